@@ -1,0 +1,33 @@
+# CivicPulse — the two commands are `make demo` and `make test`.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PG_MAJOR ?= 15
+
+.PHONY: setup demo test lint bench clean
+
+setup: $(BIN)/civicpulse
+	@bash .ci/ensure-system-packages
+
+$(BIN)/civicpulse: pyproject.toml
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	@touch $@
+
+demo: setup
+	$(BIN)/python -m service.devstack demo
+
+test: setup
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+
+lint: setup
+	$(BIN)/ruff check service geo workers tests benchmarks
+	$(BIN)/mypy service geo workers
+
+bench: setup
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf .local var .pytest_cache

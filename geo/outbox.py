@@ -1,0 +1,41 @@
+"""The transactional outbox: work for RQ written beside the data it is about.
+
+The web service never talks to Redis to accept a report. It adds a row here in
+the same transaction; the relay (``workers.relay``) later hands it to RQ with the
+row's deterministic job id, so a message relayed twice is still one job.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+
+def add(conn: Connection, queue: str, job: str, args: dict[str, Any], job_id: str) -> None:
+    """Queue ``job(**args)`` on ``queue`` once this transaction commits."""
+    conn.execute(
+        text(
+            "INSERT INTO outbox (queue, job, args, job_id) "
+            "VALUES (:queue, :job, CAST(:args AS jsonb), :job_id)"
+        ),
+        {"queue": queue, "job": job, "args": json.dumps(args), "job_id": job_id},
+    )
+
+
+def signal_reports_changed(conn: Connection, services: list[str]) -> None:
+    """Tell the analysis that reports of ``services`` changed.
+
+    One row per transaction; the job coalesces signals into at most one pending
+    refresh, so its id only has to be unique per signal (the outbox row's own id).
+    """
+    conn.execute(
+        text(
+            "WITH n AS (SELECT nextval(pg_get_serial_sequence('outbox', 'id')) AS id) "
+            "INSERT INTO outbox (id, queue, job, args, job_id) "
+            "SELECT id, 'analysis', 'reports_changed', CAST(:args AS jsonb), "
+            "'reports-changed:' || id FROM n"
+        ),
+        {"args": json.dumps({"services": services})},
+    )

@@ -1,0 +1,210 @@
+"""Services (report categories): loading definitions and checking answers against them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from geo.errors import FieldError
+from geo.schema import PRIVACY_LEVELS
+
+DATATYPES = ("string", "number", "datetime", "text", "singlevaluelist", "multivaluelist")
+
+
+@dataclass(frozen=True)
+class ServiceInfo:
+    """What intake needs to know about a service."""
+
+    code: str
+    name: str
+    attributes: list[dict[str, Any]] = field(default_factory=list)
+    severity: float = 1.0
+    duplicate_radius_m: float = 50.0
+    privacy: str = "aggregated"
+    active: bool = True
+
+
+def _check_definition(item: dict[str, Any], index: int) -> dict[str, Any]:
+    where = f"[{index}]"
+    code = item.get("service_code")
+    if not isinstance(code, str) or not code or len(code) > 64:
+        raise FieldError(f"{where}.service_code", "a non-empty string of at most 64 characters")
+    name = item.get("service_name") or item.get("name")
+    if not isinstance(name, str) or not name:
+        raise FieldError(f"{where}.service_name", "required")
+    privacy = item.get("privacy", "aggregated")
+    if privacy not in PRIVACY_LEVELS:
+        raise FieldError(f"{where}.privacy", "must be public or aggregated")
+    severity = float(item.get("severity", 1.0))
+    if not math.isfinite(severity) or severity <= 0:
+        raise FieldError(f"{where}.severity", "must be a positive number")
+    radius = float(item.get("duplicate_radius_m", 50.0))
+    if not math.isfinite(radius) or radius < 0:
+        raise FieldError(f"{where}.duplicate_radius_m", "must be zero or more metres")
+    attributes = []
+    for j, attr in enumerate(item.get("attributes") or []):
+        at = f"{where}.attributes[{j}]"
+        if not isinstance(attr, dict) or not attr.get("code"):
+            raise FieldError(f"{at}.code", "required")
+        if attr.get("datatype", "string") not in DATATYPES:
+            raise FieldError(f"{at}.datatype", f"must be one of {', '.join(DATATYPES)}")
+        values = attr.get("values") or []
+        if attr.get("datatype", "").endswith("list") and not values:
+            raise FieldError(f"{at}.values", "a list datatype needs values")
+        attributes.append(
+            {
+                "variable": bool(attr.get("variable", True)),
+                "code": str(attr["code"]),
+                "datatype": attr.get("datatype", "string"),
+                "required": bool(attr.get("required", False)),
+                "datatype_description": attr.get("datatype_description", ""),
+                "order": int(attr.get("order", j + 1)),
+                "description": attr.get("description", ""),
+                "values": [{"key": str(v["key"]), "name": str(v.get("name", v["key"]))} for v in values],
+            }
+        )
+    keywords = item.get("keywords", [])
+    if isinstance(keywords, str):
+        keywords = [k.strip() for k in keywords.split(",") if k.strip()]
+    return {
+        "code": code,
+        "name": name,
+        "description": item.get("description", ""),
+        "group": item.get("group", ""),
+        "keywords": json.dumps(keywords),
+        "attributes": json.dumps(attributes),
+        "severity": severity,
+        "duplicate_radius_m": radius,
+        "privacy": privacy,
+    }
+
+
+def load_services(conn: Connection, items: Iterable[dict[str, Any]]) -> int:
+    """Insert or update services from Open311-shaped definitions; returns how many.
+
+    Each item is shaped like an element of Open311 ``services.json`` and may carry
+    ``attributes`` (as in a service definition), ``severity``,
+    ``duplicate_radius_m`` and ``privacy``. All are checked before any is written.
+
+    >>> load_services(conn, [{"service_code": "pothole", "service_name": "Pothole",
+    ...                       "privacy": "public"}])  # doctest: +SKIP
+    1
+    """
+    rows = [_check_definition(item, i) for i, item in enumerate(items)]
+    for row in rows:
+        conn.execute(
+            text(
+                'INSERT INTO services (code, name, description, "group", keywords, attributes, '
+                "severity, duplicate_radius_m, privacy, active, updated_at) "
+                "VALUES (:code, :name, :description, :group, CAST(:keywords AS jsonb), "
+                "CAST(:attributes AS jsonb), :severity, :duplicate_radius_m, :privacy, true, now()) "
+                "ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, "
+                'description = EXCLUDED.description, "group" = EXCLUDED."group", '
+                "keywords = EXCLUDED.keywords, attributes = EXCLUDED.attributes, "
+                "severity = EXCLUDED.severity, duplicate_radius_m = EXCLUDED.duplicate_radius_m, "
+                "privacy = EXCLUDED.privacy, active = true, updated_at = now()"
+            ),
+            row,
+        )
+    return len(rows)
+
+
+def services_by_code(conn: Connection) -> dict[str, ServiceInfo]:
+    """Every active service keyed by code (small: a city has tens of services)."""
+    rows = conn.execute(
+        text(
+            "SELECT code, name, attributes, severity, duplicate_radius_m, privacy, active "
+            "FROM services WHERE active"
+        )
+    )
+    return {r.code: ServiceInfo(**r._mapping) for r in rows}
+
+
+def list_services(conn: Connection) -> list[dict[str, Any]]:
+    """Services as Open311 lists them, ordered by group then name."""
+    rows = conn.execute(
+        text(
+            'SELECT code, name, description, "group", keywords, attributes, privacy, '
+            "updated_at FROM services WHERE active ORDER BY \"group\", name"
+        )
+    )
+    return [dict(r._mapping) for r in rows]
+
+
+def _number(value: Any, where: str) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise FieldError(where, "must be a number") from None
+    if not math.isfinite(number):
+        raise FieldError(where, "must be a finite number")
+    return number
+
+
+def check_attributes(service: ServiceInfo, answers: dict[str, Any] | None) -> dict[str, Any]:
+    """Validate attribute answers against the service definition and normalise them.
+
+    Unknown codes, missing required answers and values outside a list are
+    rejected with the attribute's code in the field name.
+
+    >>> svc = ServiceInfo("flood", "Flooding", attributes=[{"code": "depth",
+    ...     "datatype": "number", "required": True, "variable": True, "values": []}])
+    >>> check_attributes(svc, {"depth": "30"})
+    {'depth': 30.0}
+    """
+    answers = answers or {}
+    if not isinstance(answers, dict):
+        raise FieldError("attributes", "must be an object of code → value")
+    known = {a["code"]: a for a in service.attributes if a.get("variable", True)}
+    for code in answers:
+        if code not in known:
+            raise FieldError(f"attributes.{code}", f"not a question of service {service.code}")
+    out: dict[str, Any] = {}
+    for code, attr in known.items():
+        where = f"attributes.{code}"
+        value = answers.get(code)
+        if value is None or value == "" or value == []:
+            if attr.get("required"):
+                raise FieldError(where, "required by this service")
+            continue
+        datatype = attr.get("datatype", "string")
+        allowed = {v["key"] for v in attr.get("values", [])}
+        if datatype == "number":
+            out[code] = _number(value, where)
+        elif datatype == "datetime":
+            try:
+                parsed = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+            except ValueError:
+                raise FieldError(where, "must be an ISO 8601 date-time") from None
+            if parsed.tzinfo is None:
+                raise FieldError(where, "needs a time zone offset")
+            out[code] = parsed.isoformat()
+        elif datatype == "singlevaluelist":
+            if isinstance(value, list):
+                if len(value) != 1:
+                    raise FieldError(where, "takes exactly one value")
+                value = value[0]
+            if str(value) not in allowed:
+                raise FieldError(where, f"{value!r} is not one of {', '.join(sorted(allowed))}")
+            out[code] = str(value)
+        elif datatype == "multivaluelist":
+            values = value if isinstance(value, list) else [value]
+            bad = [v for v in values if str(v) not in allowed]
+            if bad:
+                raise FieldError(where, f"{bad[0]!r} is not one of {', '.join(sorted(allowed))}")
+            out[code] = sorted({str(v) for v in values})
+        else:
+            if isinstance(value, (dict, list)):
+                raise FieldError(where, "must be text")
+            text_value = str(value)
+            limit = 4000 if datatype == "text" else 500
+            if len(text_value) > limit:
+                raise FieldError(where, f"at most {limit} characters")
+            out[code] = text_value
+    return out

@@ -1,0 +1,52 @@
+"""CivicPulse web service: the Flask app factory."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from redis import Redis
+
+from geo.db import make_engine
+from service import errors, observability
+from service.config import Settings
+
+__version__ = "0.1.0"
+
+
+def create_app(config: dict[str, Any] | None = None, settings: Settings | None = None) -> Flask:
+    """Build the app: settings from the environment (or ``settings``), then blueprints.
+
+    ``config`` overrides Flask config keys (tests use it); a missing or malformed
+    setting raises :class:`service.config.ConfigError` here, at start-up.
+    """
+    settings = settings or Settings.from_env()
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=settings.max_upload_bytes + 64 * 1024,
+        JSON_SORT_KEYS=False,
+        VERSION=__version__,
+        SETTINGS=settings,
+        ERROR_RENDERERS={},
+    )
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    if config:
+        app.config.update(config)
+    observability.configure_logging()
+    app.extensions["civicpulse.engine"] = make_engine(settings.database_url)
+    app.extensions["civicpulse.redis"] = Redis.from_url(
+        settings.redis_url, socket_connect_timeout=2, socket_timeout=2
+    )
+    errors.register(app)
+    observability.install(app)
+
+    from service import health, openapi
+    from service.api import bp as api_bp
+    from service.open311 import bp as open311_bp
+
+    app.register_blueprint(health.bp)
+    app.register_blueprint(openapi.bp)
+    app.register_blueprint(open311_bp)
+    app.register_blueprint(api_bp)
+    return app

@@ -1,0 +1,1 @@
+"""Reports on the native API (placeholder until the intake views land)."""

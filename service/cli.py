@@ -1,0 +1,107 @@
+"""The ``civicpulse`` command line: operations on the database, keys, data and processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from geo.db import make_engine
+from service.config import ConfigError, Settings
+
+
+def settings() -> Settings:
+    """Settings from the environment; a bad setting ends the command with its message."""
+    try:
+        return Settings.from_env()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@click.group()
+def main() -> None:
+    """CivicPulse: resident reports, risk hotspots and evidence exports."""
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Create the PostGIS extension if missing and migrate to the latest schema."""
+    from geo.migrate import upgrade
+
+    engine = make_engine(settings().database_url)
+    upgrade(engine)
+    click.echo("database is at the latest schema")
+
+
+@main.group()
+def keys() -> None:
+    """API keys."""
+
+
+@keys.command("create")
+@click.option("--role", required=True, type=click.Choice(["app", "planner", "grant_writer", "admin"]))
+@click.option("--name", default="", help="Who or what the key is for.")
+def keys_create(role: str, name: str) -> None:
+    """Create an API key; it is printed once, as the last line."""
+    from geo.keys import create_key
+
+    engine = make_engine(settings().database_url)
+    with engine.begin() as conn:
+        key = create_key(conn, role, name)
+    click.echo(f"created {role} key {name!r}; store it now, it cannot be shown again:")
+    click.echo(key)
+
+
+@main.group()
+def services() -> None:
+    """Report categories (Open311 services)."""
+
+
+@services.command("load")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def services_load(file: Path) -> None:
+    """Load services from a JSON list shaped like Open311 services.json."""
+    from geo.errors import FieldError
+    from geo.services import load_services
+
+    try:
+        items = json.loads(file.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise click.ClickException(f"{file}: not valid JSON ({exc})") from exc
+    if not isinstance(items, list):
+        raise click.ClickException(f"{file}: expected a JSON list of services")
+    engine = make_engine(settings().database_url)
+    try:
+        with engine.begin() as conn:
+            count = load_services(conn, items)
+    except FieldError as exc:
+        raise click.ClickException(f"{file}: {exc}") from exc
+    click.echo(f"loaded {count} services")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=max(2, (os.cpu_count() or 1) * 2), show_default=True, type=int)
+def serve(host: str, port: int, workers: int) -> None:
+    """Run the production WSGI server (gunicorn)."""
+    settings()  # fail here, before gunicorn forks, if the environment is wrong
+    argv = [
+        sys.executable, "-m", "gunicorn", "service.wsgi:app",
+        "--bind", f"{host}:{port}", "--workers", str(workers),
+        "--worker-class", "gthread", "--threads", "4",
+        "--access-logfile", "-", "--graceful-timeout", "20",
+    ]
+    os.execvp(argv[0], argv)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,86 @@
+"""Configuration: every setting comes from the environment, parsed strictly here."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+DEV_SECRET = "dev-only-not-secret"  # noqa: S105 - used only when CIVICPULSE_ENV is dev/test
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or malformed; raised at start-up, never at a request."""
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "")
+    if raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def sqlalchemy_url(url: str) -> str:
+    """Return ``url`` with the psycopg 3 driver named, as SQLAlchemy needs it.
+
+    >>> sqlalchemy_url("postgresql://u@h/db")
+    'postgresql+psycopg://u@h/db'
+    """
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Validated settings of one CivicPulse process."""
+
+    database_url: str
+    redis_url: str
+    secret_key: str
+    env: str = "production"
+    media_dir: str = "./var/media"
+    export_dir: str = "./var/exports"
+    jurisdiction_id: str = ""
+    max_upload_bytes: int = 10 * 1024 * 1024
+    max_batch: int = 500
+    idempotency_ttl_hours: int = 48
+    public_base_url: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read settings from ``env`` (default ``os.environ``); fail fast on bad values."""
+        env = os.environ if env is None else env
+        mode = env.get("CIVICPULSE_ENV", "production")
+        if mode not in ("production", "dev", "test"):
+            raise ConfigError("CIVICPULSE_ENV must be production, dev or test")
+        database_url = env.get("DATABASE_URL", "")
+        if not database_url.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
+            raise ConfigError("DATABASE_URL must be set to a postgresql:// URL")
+        redis_url = env.get("REDIS_URL", "")
+        if not redis_url.startswith(("redis://", "rediss://", "unix://")):
+            raise ConfigError("REDIS_URL must be set to a redis:// URL")
+        secret = env.get("CIVICPULSE_SECRET_KEY", "")
+        if not secret:
+            if mode == "production":
+                raise ConfigError("CIVICPULSE_SECRET_KEY is required (set CIVICPULSE_ENV=dev to use a dev key)")
+            secret = DEV_SECRET
+        elif mode == "production" and len(secret) < 16:
+            raise ConfigError("CIVICPULSE_SECRET_KEY must be at least 16 characters")
+        return cls(
+            database_url=sqlalchemy_url(database_url),
+            redis_url=redis_url,
+            secret_key=secret,
+            env=mode,
+            media_dir=env.get("CIVICPULSE_MEDIA_DIR") or "./var/media",
+            export_dir=env.get("CIVICPULSE_EXPORT_DIR") or "./var/exports",
+            jurisdiction_id=env.get("CIVICPULSE_JURISDICTION_ID", ""),
+            max_upload_bytes=_int(env, "CIVICPULSE_MAX_UPLOAD_BYTES", 10 * 1024 * 1024),
+            max_batch=_int(env, "CIVICPULSE_MAX_BATCH", 500),
+            public_base_url=env.get("CIVICPULSE_PUBLIC_URL", "").rstrip("/"),
+        )

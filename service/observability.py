@@ -1,0 +1,116 @@
+"""JSON logs carrying a request id, and Prometheus metrics."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+import uuid
+
+from flask import Flask, Response, g, request
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+_RID_OK = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line, so log shippers need no parsing rules."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Render ``record`` as JSON."""
+        out = {
+            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        for key in ("request_id", "method", "path", "status", "duration_ms", "job_id"):
+            value = getattr(record, key, None)
+            if value is not None:
+                out[key] = value
+        if record.exc_info:
+            out["exc"] = self.formatException(record.exc_info)
+        return json.dumps(out)
+
+
+def configure_logging(level: int = logging.INFO) -> None:
+    """Send every ``civicpulse`` logger to stderr as JSON lines (idempotent)."""
+    root = logging.getLogger("civicpulse")
+    if any(isinstance(h.formatter, JsonFormatter) for h in root.handlers):
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    root.addHandler(handler)
+    root.setLevel(level)
+    root.propagate = False
+
+
+def install(app: Flask) -> None:
+    """Request ids, access logs and ``/metrics`` for ``app``."""
+    registry = CollectorRegistry()
+    requests_total = Counter(
+        "civicpulse_http_requests_total", "HTTP requests", ["method", "endpoint", "status"],
+        registry=registry,
+    )
+    latency = Histogram(
+        "civicpulse_http_request_seconds", "HTTP request latency", ["endpoint"],
+        registry=registry,
+        buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+    )
+    queue_depth = Gauge(
+        "civicpulse_queue_depth", "Jobs waiting per RQ queue", ["queue"], registry=registry
+    )
+    outbox_pending = Gauge(
+        "civicpulse_outbox_pending", "Outbox rows not yet handed to RQ", registry=registry
+    )
+    access = logging.getLogger("civicpulse.access")
+
+    @app.before_request
+    def _start() -> None:
+        rid = request.headers.get("X-Request-ID", "")
+        if not rid or len(rid) > 64 or not set(rid) <= _RID_OK:
+            rid = uuid.uuid4().hex
+        g.request_id = rid
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def _finish(resp: Response) -> Response:
+        resp.headers["X-Request-ID"] = g.get("request_id", "")
+        elapsed = time.perf_counter() - g.get("started", time.perf_counter())
+        endpoint = request.endpoint or "unmatched"
+        requests_total.labels(request.method, endpoint, str(resp.status_code)).inc()
+        latency.labels(endpoint).observe(elapsed)
+        if app.config.get("ACCESS_LOG", True):
+            access.info(
+                "request",
+                extra={
+                    "request_id": g.get("request_id"),
+                    "method": request.method,
+                    "path": request.path,
+                    "status": resp.status_code,
+                    "duration_ms": round(elapsed * 1000, 2),
+                },
+            )
+        return resp
+
+    @app.get("/metrics")
+    def metrics() -> Response:
+        """Prometheus metrics: requests, latency, queue depths, outbox backlog."""
+        from sqlalchemy import text
+
+        from service.db import engine, redis
+        from workers.queues import QUEUE_NAMES
+
+        try:
+            conn = redis()
+            for name in QUEUE_NAMES:
+                queue_depth.labels(name).set(conn.llen(f"rq:queue:{name}"))
+        except Exception:  # noqa: BLE001 - metrics must render while Redis is down
+            pass
+        with engine().connect() as db:
+            outbox_pending.set(
+                db.execute(text("SELECT count(*) FROM outbox WHERE dispatched_at IS NULL")).scalar_one()
+            )
+        return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)

@@ -1,0 +1,1 @@
+"""RQ workers: queue wiring, job entry points and the outbox relay."""
