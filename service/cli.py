@@ -103,5 +103,11 @@ def serve(host: str, port: int, workers: int) -> None:
     os.execvp(argv[0], argv)
 
 
+# Commands that belong to other areas live beside them and register here.
+from service import cli_data, cli_workers  # noqa: E402
+
+cli_data.register(main)
+cli_workers.register(main)
+
 if __name__ == "__main__":
     main()

@@ -6,4 +6,5 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from service.api import reports  # noqa: E402,F401  (routes register on import)
+# Routes register on import; one module per resource.
+from service.api import photos, reports  # noqa: E402,F401

@@ -1,0 +1,1 @@
+"""Photos on the native API (placeholder until the photo views land)."""
