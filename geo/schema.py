@@ -296,3 +296,8 @@ class Boundary(Base):
     population: Mapped[int | None] = mapped_column(Integer)
     geom: Mapped[Any] = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=False))
     properties: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+
+
+# The hotspot tables live in their own module; importing it here puts them in
+# ``Base.metadata`` for Alembic and for anyone who imports the schema.
+from geo import hotspot_schema  # noqa: E402,F401
