@@ -110,6 +110,7 @@ class Report(Base):
         Index("ix_reports_h3_cell", "h3_cell"),
         Index("ix_reports_service_requested", "service_code", "requested_at"),
         Index("ix_reports_updated_at", "updated_at"),
+        Index("ix_reports_changed_at", "changed_at"),
         Index("ix_reports_requested_at", "requested_at"),
         Index(
             "ix_reports_needs_location",
@@ -159,6 +160,11 @@ class Report(Base):
     token_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32), unique=True)
     media_url: Mapped[str | None] = mapped_column(Text)
     confirmations: Mapped[int] = mapped_column(Integer, server_default="0")
+    #: Server time of the last write (a trigger sets it on update), never a client's
+    #: timestamp: the aggregate refresh finds what changed by it, imports included.
+    changed_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
 
 
 class ReporterContact(Base):
