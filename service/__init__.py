@@ -43,10 +43,16 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
 
     from service import health, openapi
     from service.api import bp as api_bp
+    from service.ogc import bp as ogc_bp
     from service.open311 import bp as open311_bp
+    from service.planner import bp as planner_bp
+    from service.tiles import bp as tiles_bp
 
     app.register_blueprint(health.bp)
     app.register_blueprint(openapi.bp)
     app.register_blueprint(open311_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(ogc_bp)
+    app.register_blueprint(tiles_bp)
+    app.register_blueprint(planner_bp)
     return app

@@ -1,0 +1,86 @@
+"""Hotspot runs as records: queue one, coalesce refreshes, find the latest, describe one.
+
+A run's cells and areas become visible only when it is ``succeeded``: every
+reader goes through :func:`latest_run_id` or checks the status, and the engine
+writes cells, areas and the status in one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from geo import outbox
+from geo.hotspot_params import RunParams
+
+RUN_JOB = "hotspot_run"
+
+
+def create_run(conn: Connection, params: RunParams, *, trigger: str = "api") -> int:
+    """Record a queued run and its job (sent to RQ by the outbox relay after commit)."""
+    run_id = conn.execute(
+        text(
+            "INSERT INTO hotspot_runs (params, params_key, trigger) "
+            "VALUES (CAST(:params AS jsonb), :key, :trigger) RETURNING id"
+        ),
+        {"params": json.dumps(params.as_json()), "key": params.key() + ":" + trigger, "trigger": trigger},
+    ).scalar_one()
+    outbox.add(conn, "analysis", RUN_JOB, {"run_id": run_id}, job_id=f"hotspot-run:{run_id}")
+    return int(run_id)
+
+
+def request_refresh(conn: Connection, params: RunParams) -> int | None:
+    """Queue an automatic refresh unless one with these parameters is already pending.
+
+    Returns the new run's id, or None when a queued refresh will already see the
+    new data (the partial unique index on queued ``params_key`` decides, so two
+    signals racing still make one run).
+    """
+    run_id = conn.execute(
+        text(
+            "INSERT INTO hotspot_runs (params, params_key, trigger) "
+            "VALUES (CAST(:params AS jsonb), :key, 'refresh') "
+            "ON CONFLICT (params_key) WHERE status = 'queued' DO NOTHING RETURNING id"
+        ),
+        {"params": json.dumps(params.as_json()), "key": params.key() + ":refresh"},
+    ).scalar()
+    if run_id is None:
+        return None
+    outbox.add(conn, "analysis", RUN_JOB, {"run_id": run_id}, job_id=f"hotspot-run:{run_id}")
+    return int(run_id)
+
+
+def latest_run_id(conn: Connection) -> int | None:
+    """The most recently finished succeeded run (what "latest" means everywhere)."""
+    return conn.execute(
+        text(
+            "SELECT id FROM hotspot_runs WHERE status = 'succeeded' "
+            "ORDER BY finished_at DESC, id DESC LIMIT 1"
+        )
+    ).scalar()
+
+
+_RUN_COLUMNS = (
+    "id, status, progress, params, rings, rings_profile, counts, fingerprint, error, trigger, "
+    "attempts, created_at, started_at, finished_at, timings"
+)
+
+
+def get_run(conn: Connection, run_id: int) -> dict[str, Any] | None:
+    """One run's record, or None."""
+    row = conn.execute(
+        text(f"SELECT {_RUN_COLUMNS} FROM hotspot_runs WHERE id = :id"), {"id": run_id}
+    ).first()
+    return dict(row._mapping) if row else None
+
+
+def list_runs(conn: Connection, *, limit: int = 50, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+    """Runs newest first, and how many there are."""
+    rows = conn.execute(
+        text(f"SELECT {_RUN_COLUMNS} FROM hotspot_runs ORDER BY id DESC LIMIT :l OFFSET :o"),
+        {"l": limit, "o": offset},
+    )
+    total = conn.execute(text("SELECT count(*) FROM hotspot_runs")).scalar_one()
+    return [dict(r._mapping) for r in rows], int(total)

@@ -1,0 +1,1 @@
+"""exports on the native API (placeholder until it lands)."""

@@ -1,0 +1,1 @@
+"""hotspot_runs on the native API (placeholder until it lands)."""
