@@ -20,12 +20,14 @@ RUN_JOB = "hotspot_run"
 
 def create_run(conn: Connection, params: RunParams, *, trigger: str = "api") -> int:
     """Record a queued run and its job (sent to RQ by the outbox relay after commit)."""
+    # Only refreshes coalesce (unique queued key); every other run gets its own key.
     run_id = conn.execute(
         text(
             "INSERT INTO hotspot_runs (params, params_key, trigger) "
-            "VALUES (CAST(:params AS jsonb), :key, :trigger) RETURNING id"
+            "VALUES (CAST(:params AS jsonb), :key || ':' || nextval('hotspot_runs_id_seq'), "
+            ":trigger) RETURNING id"
         ),
-        {"params": json.dumps(params.as_json()), "key": params.key() + ":" + trigger, "trigger": trigger},
+        {"params": json.dumps(params.as_json()), "key": params.key()[:32], "trigger": trigger},
     ).scalar_one()
     outbox.add(conn, "analysis", RUN_JOB, {"run_id": run_id}, job_id=f"hotspot-run:{run_id}")
     return int(run_id)

@@ -87,7 +87,7 @@ class HotspotRun(Base):
     progress: Mapped[int] = mapped_column(SmallInteger, server_default="0")
     params: Mapped[dict[str, Any]] = mapped_column(JSONB)
     #: the parameters that decide the result, canonical, for coalescing refreshes
-    params_key: Mapped[str] = mapped_column(String(64), index=True)
+    params_key: Mapped[str] = mapped_column(String(80), index=True)
     rings: Mapped[int | None] = mapped_column(SmallInteger)
     rings_profile: Mapped[list[Any] | None] = mapped_column(JSONB)
     counts: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))

@@ -40,7 +40,7 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=16), server_default='queued', nullable=False),
     sa.Column('progress', sa.SmallInteger(), server_default='0', nullable=False),
     sa.Column('params', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
-    sa.Column('params_key', sa.String(length=64), nullable=False),
+    sa.Column('params_key', sa.String(length=80), nullable=False),
     sa.Column('rings', sa.SmallInteger(), nullable=True),
     sa.Column('rings_profile', postgresql.JSONB(astext_type=sa.Text()), nullable=True),
     sa.Column('counts', postgresql.JSONB(astext_type=sa.Text()), server_default=sa.text("'{}'::jsonb"), nullable=False),
