@@ -6,4 +6,5 @@ from flask import Blueprint
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
 
-from service.open311 import views  # noqa: E402,F401  (routes register on import)
+# Routes register on import: reference resources, then service requests and tokens.
+from service.open311 import service_requests, views  # noqa: E402,F401

@@ -1,0 +1,1 @@
+"""Tests of the Open311 GeoReport v2 surface."""
