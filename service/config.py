@@ -83,4 +83,12 @@ class Settings:
             max_upload_bytes=_int(env, "CIVICPULSE_MAX_UPLOAD_BYTES", 10 * 1024 * 1024),
             max_batch=_int(env, "CIVICPULSE_MAX_BATCH", 500),
             public_base_url=env.get("CIVICPULSE_PUBLIC_URL", "").rstrip("/"),
+            extra={
+                key: env[name]
+                for key, name in (
+                    ("open311_contact", "CIVICPULSE_OPEN311_CONTACT"),
+                    ("open311_key_service", "CIVICPULSE_OPEN311_KEY_SERVICE"),
+                )
+                if env.get(name)
+            },
         )
