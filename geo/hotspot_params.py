@@ -13,7 +13,7 @@ from geo.errors import FieldError
 
 #: Default weights of the priority score (see ``geo.stats.priority``); a run may
 #: override any of them with ``priority_weights``.
-PRIORITY_COMPONENTS = ("significance", "weight", "trend", "severity", "population")
+PRIORITY_COMPONENTS = ("significance", "reports", "trend", "severity", "population")
 
 _ALLOWED = {
     "services", "resolution", "rings", "since", "until", "half_life_days", "boundary_id",

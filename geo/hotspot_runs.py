@@ -18,8 +18,13 @@ from geo.hotspot_params import RunParams
 RUN_JOB = "hotspot_run"
 
 
-def create_run(conn: Connection, params: RunParams, *, trigger: str = "api") -> int:
-    """Record a queued run and its job (sent to RQ by the outbox relay after commit)."""
+def create_run(
+    conn: Connection, params: RunParams, *, trigger: str = "api", enqueue: bool = True
+) -> int:
+    """Record a queued run and its job (sent to RQ by the outbox relay after commit).
+
+    ``enqueue=False`` is for a caller that runs it in-process (``hotspots run --wait``).
+    """
     # Only refreshes coalesce (unique queued key); every other run gets its own key.
     run_id = conn.execute(
         text(
@@ -29,7 +34,8 @@ def create_run(conn: Connection, params: RunParams, *, trigger: str = "api") -> 
         ),
         {"params": json.dumps(params.as_json()), "key": params.key()[:32], "trigger": trigger},
     ).scalar_one()
-    outbox.add(conn, "analysis", RUN_JOB, {"run_id": run_id}, job_id=f"hotspot-run:{run_id}")
+    if enqueue:
+        outbox.add(conn, "analysis", RUN_JOB, {"run_id": run_id}, job_id=f"hotspot-run:{run_id}")
     return int(run_id)
 
 

@@ -141,10 +141,16 @@ SERVICES: list[dict[str, Any]] = [
 
 
 @pytest.fixture(scope="session")
-def app(settings: Settings, engine: Engine) -> Any:
-    """The app under test, with the test services loaded."""
+def services_loaded(engine: Engine) -> list[dict[str, Any]]:
+    """The test services (flooding, lead_paint, pothole) in the test database."""
     with engine.begin() as conn:
         load_services(conn, SERVICES)
+    return SERVICES
+
+
+@pytest.fixture(scope="session")
+def app(settings: Settings, engine: Engine, services_loaded: list[dict[str, Any]]) -> Any:
+    """The app under test, with the test services loaded."""
     application = create_app({"TESTING": True, "ACCESS_LOG": False}, settings=settings)
     return application
 

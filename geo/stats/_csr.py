@@ -41,3 +41,16 @@ def row_ids(indptr: NDArray[np.int64]) -> NDArray[np.int64]:
     """Row index of every stored entry, the COO twin of ``indptr``."""
     counts = np.diff(indptr)
     return np.repeat(np.arange(counts.shape[0], dtype=np.int64), counts)
+
+
+def require_self(indptr: NDArray[np.int64], indices: NDArray[np.int64]) -> None:
+    """Raise unless every row lists its own cell, as Gi* ("star") requires.
+
+    A row without itself would silently compute Gi (no star) with the wrong n,
+    so this is checked rather than assumed.
+    """
+    rows = row_ids(indptr)
+    own = np.bincount(rows[rows == indices], minlength=indptr.size - 1)
+    if np.any(own != 1):
+        missing = int(np.count_nonzero(own == 0))
+        raise ValueError(f"every neighbourhood must contain its own cell once ({missing} do not)")

@@ -1,0 +1,280 @@
+"""Run a hotspot analysis end to end: read, compute, publish.
+
+The steps, each timed into the run's ``timings``:
+
+1. claim the run (``queued``/``running`` → ``running``; a ``succeeded`` run is left
+   alone, which makes a second delivery of the job a no-op);
+2. bring the per-cell-day aggregate up to date and read per-cell totals (SQL);
+3. lay out the study area (the boundary's cells, else K rings around reports) with
+   zeros for empty cells, choose K when ``rings="auto"``;
+4. Gi* with binary weights, BH-FDR bins, the honesty rules (no-data, ≥ 3 reporters);
+5. emerging hot spots on the space-time cube, priority scores and areas;
+6. publish cells, areas and ``succeeded`` in one transaction.
+
+A failure marks the run ``failed`` with the error; nothing of it becomes visible.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Engine, text
+
+from geo import aggregate
+from geo.hotspot_data import (
+    cell_population,
+    cells_in_boundary,
+    load_totals,
+    neighbourhood_reporters,
+    period,
+    study_boundary,
+    time_cube,
+    unlocated_reports,
+)
+from geo.hotspot_params import RunParams
+from geo.hotspot_store import AreaResult, CellResult, publish
+from geo.privacy import MIN_REPORTERS
+from geo.stats.fdr import gi_bins
+from geo.stats.gistar import gi_star
+from geo.stats.grid import neighbourhoods, study_area_from_reports
+from geo.stats.moran import choose_rings
+from geo.stats.priority import PriorityWeights, priority
+from geo.stats.rates import eb_rates
+from geo.stats.trends import emerging_hotspots, emerging_labels
+
+Progress = Callable[[int, str], None]
+
+#: Fewer time bins than this and a trend is noise: the run leaves ``trend`` empty.
+MIN_TREND_BINS = 6
+
+
+def _noop(_percent: int, _step: str) -> None:
+    return None
+
+
+def claim(engine: Engine, run_id: int) -> RunParams | None:
+    """Mark the run running and return its parameters; None if it is already done."""
+    with engine.begin() as conn:
+        row = conn.execute(
+            text(
+                "UPDATE hotspot_runs SET status = 'running', started_at = now(), progress = 1, "
+                "attempts = attempts + 1, error = NULL "
+                "WHERE id = :id AND status IN ('queued', 'running', 'failed') RETURNING params"
+            ),
+            {"id": run_id},
+        ).first()
+    return RunParams.from_dict(row.params) if row else None
+
+
+def set_progress(engine: Engine, run_id: int, percent: int) -> None:
+    """Record progress in the run row (readers poll it)."""
+    with engine.begin() as conn:
+        conn.execute(
+            text("UPDATE hotspot_runs SET progress = :p WHERE id = :id AND status = 'running'"),
+            {"p": percent, "id": run_id},
+        )
+
+
+def fail(engine: Engine, run_id: int, error: str) -> None:
+    """Mark the run failed with a message for the planner."""
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "UPDATE hotspot_runs SET status = 'failed', finished_at = now(), error = :e "
+                "WHERE id = :id AND status <> 'succeeded'"
+            ),
+            {"e": error[:2000], "id": run_id},
+        )
+
+
+def execute(
+    engine: Engine, run_id: int, *, progress: Progress = _noop, today: dt.date | None = None
+) -> str:
+    """Run ``run_id`` to completion; returns its final status.
+
+    Raises whatever a step raised after recording the failure, so a job runner can
+    retry; a retry starts from scratch and publishing replaces, never appends.
+    """
+    params = claim(engine, run_id)
+    if params is None:
+        return "succeeded"
+    try:
+        _analyse_and_publish(engine, run_id, params, progress, today or dt.date.today())
+    except Exception as exc:
+        fail(engine, run_id, f"{type(exc).__name__}: {exc}")
+        raise
+    return "succeeded"
+
+
+def _report(engine: Engine, run_id: int, progress: Progress, percent: int, step: str) -> None:
+    set_progress(engine, run_id, percent)
+    progress(percent, step)
+
+
+def _analyse_and_publish(
+    engine: Engine, run_id: int, params: RunParams, progress: Progress, today: dt.date
+) -> None:
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[name] = round(now - clock, 4)
+        clock = now
+
+    with engine.begin() as conn:
+        aggregate.refresh(conn)
+    lap("aggregate_refresh")
+    with engine.connect() as conn:
+        totals = load_totals(conn, params, today)
+        unlocated = unlocated_reports(conn, params, today)
+        boundary = study_boundary(conn, params)
+    lap("read")
+    _report(engine, run_id, progress, 20, "read")
+
+    if boundary is not None:
+        study = cells_in_boundary(boundary, params.resolution)
+    else:
+        k_area = params.rings if isinstance(params.rings, int) else 6
+        study = study_area_from_reports(totals.cells, k_area)
+    if len(study) == 0:
+        raise ValueError("the study area is empty: no reports in the period and no boundary")
+    pos = np.searchsorted(study, totals.cells)
+    inside = (pos < len(study)) & (study[np.minimum(pos, len(study) - 1)] == totals.cells)
+    n = len(study)
+    reports = np.zeros(n, dtype=np.int64)
+    weight = np.zeros(n)
+    reporters = np.zeros(n, dtype=np.int64)
+    severity = np.zeros(n)
+    reports[pos[inside]] = totals.reports[inside]
+    weight[pos[inside]] = totals.weight[inside]
+    reporters[pos[inside]] = totals.reporters[inside]
+    severity[pos[inside]] = totals.severity[inside]
+    lap("study_area")
+
+    population = None
+    analysed = weight
+    if params.measure == "rates" or params.priority_weights.get("population", 1) > 0:
+        with engine.connect() as conn:
+            population = cell_population(conn, study)
+    if params.measure == "rates":
+        if population is None:
+            raise ValueError("measure=rates needs district boundaries with population")
+        eb = eb_rates(weight, population)
+        analysed = np.nan_to_num(eb.rate, nan=0.0)
+    lap("population")
+
+    profile: list[Any] | None = None
+    if params.rings == "auto":
+        k, zs = choose_rings(study, analysed, k_max=6)
+        profile = [{"k": i + 1, "z": float(z)} for i, z in enumerate(zs)]
+    else:
+        k = int(params.rings)
+    indptr, indices = neighbourhoods(study, k)
+    lap("neighbourhoods")
+    _report(engine, run_id, progress, 40, "neighbourhoods")
+
+    gi = gi_star(analysed, indptr, indices)
+    bins = gi_bins(gi.z, gi.p).astype(np.int8)
+    # Honesty rule 1: a neighbourhood without a single report is "no data", not cold.
+    neighbourhood_reports = np.add.reduceat(reports[indices], indptr[:-1]) if n else reports
+    no_data = neighbourhood_reports == 0
+    bins[no_data] = 0
+    # Honesty rule 2: one or two phones cannot make a hotspot.
+    candidates = np.flatnonzero(bins > 0)
+    with engine.connect() as conn:
+        distinct = neighbourhood_reporters(
+            conn, params, today, study[candidates],
+            [study[indices[indptr[i]:indptr[i + 1]]] for i in candidates],
+        )
+    suppressed = candidates[distinct < MIN_REPORTERS]
+    bins[suppressed] = 0
+    lap("gistar")
+    _report(engine, run_id, progress, 60, "gistar")
+
+    trend_codes = None
+    trend_labels: list[str | None] | None = None
+    with engine.connect() as conn:
+        cube, time_bins = time_cube(conn, params, today, study)
+    if len(time_bins) >= MIN_TREND_BINS:
+        emerging = emerging_hotspots(cube, indptr, indices)
+        trend_codes = emerging.category
+        labels = emerging_labels(trend_codes)
+        trend_labels = [None if no_data[i] else str(labels[i]) for i in range(n)]
+    lap("emerging")
+    _report(engine, run_id, progress, 80, "emerging")
+
+    weights = PriorityWeights(**{**PriorityWeights().__dict__, **params.priority_weights})
+    ranked = priority(
+        study, gi.z, bins, weight, trend=trend_codes, severity=severity,
+        population=population, weights=weights,
+    )
+    components = [
+        {name: round(float(values[i]), 6) for name, values in ranked.components.items()}
+        for i in range(n)
+    ]
+    areas = []
+    for a in range(len(ranked.area_score)):
+        members = np.flatnonzero(ranked.area == a)
+        area_trends = [trend_labels[i] for i in members] if trend_labels else []
+        areas.append(
+            AreaResult(
+                area_id=a + 1,
+                cells=[int(c) for c in study[members]],
+                reports=int(reports[members].sum()),
+                weight=float(weight[members].sum()),
+                priority_score=float(ranked.area_score[a]),
+                priority_rank=a + 1,
+                components={k2: round(float(v[a]), 6) for k2, v in ranked.area_components.items()},
+                population=float(population[members].sum()) if population is not None else None,
+                trend=max(set(area_trends), key=area_trends.count) if area_trends else None,
+            )
+        )
+    lap("priority")
+
+    since, until = period(params, today)
+    digest = hashlib.sha256()
+    for array in (study, reports, weight):
+        digest.update(np.ascontiguousarray(array).tobytes())
+    digest.update(f"{since}:{until}:{params.key()}".encode())
+    counts = {
+        "cells": int(n),
+        "reports": int(reports.sum()),
+        "reports_outside_study_area": int(totals.reports[~inside].sum()),
+        "reports_without_location": unlocated,
+        "repeats_merged": int(totals.reports[inside].sum() - totals.incidents[inside].sum()),
+        "hot_cells": int((bins > 0).sum()),
+        "cold_cells": int((bins < 0).sum()),
+        "no_data_cells": int(no_data.sum()),
+        "suppressed_few_reporters": int(len(suppressed)),
+        "areas": len(areas),
+        "since": since.isoformat(),
+        "until": until.isoformat(),
+        "time_bins": len(time_bins),
+        "priority_weights": ranked.weights,
+    }
+    result = CellResult(
+        h3=study, reports=reports, weight=weight, reporters=reporters, gi_z=gi.z, gi_p=gi.p,
+        gi_bin=bins, n_neighbors=gi.n_neighbors, no_data=no_data, trend=trend_labels,
+        area_id=np.where(ranked.area >= 0, ranked.area + 1, -1),
+        priority_score=ranked.score, priority_rank=ranked.rank, components=components,
+    )
+    with engine.begin() as conn:
+        publish(
+            conn, run_id, result, areas, counts=counts, fingerprint=digest.hexdigest(),
+            rings=k, rings_profile=profile, timings=timings,
+        )
+    lap("publish")
+    with engine.begin() as conn:
+        conn.execute(
+            text("UPDATE hotspot_runs SET timings = CAST(:t AS jsonb) WHERE id = :id"),
+            {"t": json.dumps(timings), "id": run_id},
+        )
+    progress(100, "published")
