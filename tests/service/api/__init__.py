@@ -1,0 +1,1 @@
+"""Tests of the native JSON API at /api/v1."""

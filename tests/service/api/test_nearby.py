@@ -1,0 +1,181 @@
+"""GET /api/v1/reports/nearby and POST /api/v1/reports/{id}/confirmations."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from sqlalchemy import text
+
+from geo.report_queries import bbox_degrees
+
+from .reports_support import assert_problem, counts, create, point_at, spot
+
+NEARBY = "/api/v1/reports/nearby"
+
+
+def _nearby(client, api_keys, lat, lng, service, role="app"):
+    """Ask for open reports of ``service`` around a point."""
+    return client.get(NEARBY, query_string={"lat": lat, "long": lng, "service_code": service},
+                      headers=api_keys.headers(role))
+
+
+def test_nearest_first_within_the_service_radius(client, api_keys, engine):
+    """Flooding's radius is 100 m: reports at 10, 45, 90 m come back in order; 150 m does not."""
+    lat, lng = spot()
+    ids = {}
+    for metres, azimuth in ((90, 200), (10, 0), (150, 90), (45, 300)):
+        plat, plng = point_at(engine, lat, lng, metres, azimuth)
+        ids[metres] = create(client, api_keys, service="flooding", lat=plat, long=plng)["id"]
+    resp = _nearby(client, api_keys, lat, lng, "flooding")
+    assert resp.status_code == 200
+    body = resp.get_json()
+    assert body["radius_m"] == 100
+    found = body["reports"]
+    assert [r["id"] for r in found] == [ids[10], ids[45], ids[90]]
+    for r, metres in zip(found, (10, 45, 90), strict=True):
+        assert abs(r["distance_m"] - metres) < 0.5
+        assert set(r) >= {"service_request_id", "status", "requested_datetime", "confirmations"}
+        assert r["lat"] is not None  # flooding is public
+
+
+def test_only_open_reports_of_that_service(client, api_keys, engine):
+    """Closed reports and other services are not offered as duplicates."""
+    lat, lng = spot()
+    keep = create(client, api_keys, service="pothole", lat=lat, long=lng)
+    closed = create(client, api_keys, service="pothole", lat=lat, long=lng)
+    create(client, api_keys, service="flooding", lat=lat, long=lng)
+    client.patch(f"/api/v1/reports/{closed['id']}", json={"status": "closed"},
+                 headers=api_keys.headers("planner"))
+    found = _nearby(client, api_keys, lat, lng, "pothole").get_json()["reports"]
+    assert [r["id"] for r in found] == [keep["id"]]
+
+
+def test_at_most_twenty(client, api_keys, engine):
+    """The list is capped so a busy corner stays a short answer."""
+    lat, lng = spot()
+    client.post("/api/v1/reports/batch", headers=api_keys.headers("app"), json={"reports": [
+        {"service_code": "pothole", "lat": lat, "long": lng, "client_id": str(uuid.uuid4())}
+        for _ in range(22)
+    ]})
+    assert len(_nearby(client, api_keys, lat, lng, "pothole").get_json()["reports"]) == 20
+
+
+@pytest.mark.parametrize(("role", "sees_point"), [("app", False), ("planner", True),
+                                                  ("admin", True)])
+def test_aggregated_points_are_for_staff_only(client, api_keys, engine, role, sees_point):
+    """Lead paint near me: apps learn there is one (distance in 10 m steps), not where."""
+    lat, lng = spot()
+    plat, plng = point_at(engine, lat, lng, 12)
+    create(client, api_keys, service="lead_paint", lat=plat, long=plng)
+    (found,) = _nearby(client, api_keys, lat, lng, "lead_paint", role=role).get_json()["reports"]
+    assert ("lat" in found) is sees_point and ("long" in found) is sees_point
+    assert found["distance_m"] == (pytest.approx(12, abs=0.5) if sees_point else 10)
+
+
+@pytest.mark.parametrize(("role", "status"), [(None, 401), ("grant_writer", 403), ("app", 200),
+                                              ("planner", 200), ("admin", 200)])
+def test_who_may_ask_what_is_nearby(client, api_keys, role, status):
+    """It reveals points, so it needs a key that files reports or staff."""
+    assert _nearby(client, api_keys, 1.0, 1.0, "pothole", role=role).status_code == status
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [({"lat": 91, "long": 0, "service_code": "pothole"}, "lat"),
+     ({"lat": 0, "long": -181, "service_code": "pothole"}, "long"),
+     ({"lat": "nan", "long": 0, "service_code": "pothole"}, "lat"),
+     ({"lat": 0, "long": "inf", "service_code": "pothole"}, "long"),
+     ({"lat": 0, "long": 0}, "service_code"),
+     ({"lat": 0, "long": 0, "service_code": "nope"}, "service_code"),
+     ({"lat": 0, "long": 0, "service_code": "pothole", "radius": 5}, "radius")],
+)
+def test_bad_nearby_query_is_400(client, api_keys, query, field):
+    """Bad coordinates, unknown services and unknown parameters name themselves."""
+    resp = client.get(NEARBY, query_string=query, headers=api_keys.headers("app"))
+    assert_problem(resp, 400, field)
+
+
+@pytest.mark.parametrize(
+    ("lat", "lng", "radius"),
+    [(0.0, 0.0, 100.0), (60.0, 10.0, 5000.0), (-45.0, 179.9999, 1000.0), (89.99, 0, 2000.0)],
+)
+def test_bbox_contains_the_geodesic_circle(engine, lat, lng, radius):
+    """The index prefilter never drops a point that is within the radius."""
+    x0, y0, x1, y1 = bbox_degrees(lat, lng, radius)
+    for azimuth in range(0, 360, 15):
+        plat, plng = point_at(engine, lat, lng, radius * 0.999, azimuth)
+        assert y0 <= plat <= y1 and x0 <= plng <= x1, (azimuth, plat, plng)
+
+
+def _confirm(client, api_keys, report_id, body, role="app"):
+    """POST a confirmation."""
+    return client.post(f"/api/v1/reports/{report_id}/confirmations", json=body,
+                       headers=api_keys.headers(role))
+
+
+def test_confirmations_count_once_per_device(client, api_keys, engine):
+    """A second "me too" from the same phone is the first one again, not another count."""
+    out = create(client, api_keys, device_id="owner-phone")
+    first = _confirm(client, api_keys, out["id"], {"device_id": "neighbour-1"})
+    assert first.status_code == 201
+    assert first.get_json()["confirmations"] == 1 and not first.get_json()["already_confirmed"]
+    before = counts(engine)
+    again = _confirm(client, api_keys, out["id"], {"device_id": "neighbour-1"})
+    assert again.status_code == 200
+    assert again.get_json()["id"] == first.get_json()["id"]
+    assert again.get_json()["confirmations"] == 1 and again.get_json()["already_confirmed"]
+    assert counts(engine) == before
+    assert _confirm(client, api_keys, out["id"], {"device_id": "neighbour-2"}).status_code == 201
+    assert _confirm(client, api_keys, out["id"], {}).get_json()["confirmations"] == 3
+    with engine.connect() as conn:
+        rows, stored = conn.execute(
+            text("SELECT (SELECT count(*) FROM report_confirmations WHERE report_id = :id), "
+                 "confirmations FROM reports WHERE id = :id"), {"id": out["id"]}
+        ).one()
+    assert rows == stored == 3
+    seen = _nearby(client, api_keys, *_point_of(engine, out["id"]), "pothole").get_json()
+    assert seen["reports"][0]["confirmations"] == 3
+
+
+def _point_of(engine, report_id):
+    """A report's (lat, long)."""
+    with engine.connect() as conn:
+        return tuple(conn.execute(
+            text("SELECT ST_Y(geom), ST_X(geom) FROM reports WHERE id = :id"), {"id": report_id}
+        ).one())
+
+
+def test_the_reporters_own_device_cannot_confirm(client, api_keys, engine):
+    """Confirming your own report would count you twice: 409 naming device_id."""
+    out = create(client, api_keys, device_id="owner-2")
+    before = counts(engine)
+    assert_problem(_confirm(client, api_keys, out["id"], {"device_id": "owner-2"}), 409,
+                   "device_id")
+    assert counts(engine) == before
+
+
+@pytest.mark.parametrize("report_id", ["999999999999", "abc", "99999999999999999999"])
+def test_confirming_an_unknown_report_is_404(client, api_keys, engine, report_id):
+    """No confirmation row for a report that does not exist."""
+    before = counts(engine)
+    assert _confirm(client, api_keys, report_id, {}).status_code == 404
+    assert counts(engine) == before
+
+
+@pytest.mark.parametrize(("role", "status"), [(None, 401), ("grant_writer", 403), ("app", 201),
+                                              ("planner", 201), ("admin", 201)])
+def test_who_may_confirm(client, api_keys, role, status):
+    """Apps and staff confirm; anonymous callers and grant writers cannot."""
+    out = create(client, api_keys)
+    assert _confirm(client, api_keys, out["id"], {}, role=role).status_code == status
+
+
+@pytest.mark.parametrize(("body", "field"), [({"device_id": ""}, "device_id"),
+                                             ({"device": "x"}, "device")])
+def test_bad_confirmation_is_422(client, api_keys, engine, body, field):
+    """An empty device id or an unknown field is refused."""
+    out = create(client, api_keys)
+    before = counts(engine)
+    assert_problem(_confirm(client, api_keys, out["id"], body), 422, field)
+    assert counts(engine) == before
