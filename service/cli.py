@@ -104,9 +104,10 @@ def serve(host: str, port: int, workers: int) -> None:
 
 
 # Commands that belong to other areas live beside them and register here.
-from service import cli_data, cli_workers  # noqa: E402
+from service import cli_data, cli_hotspots, cli_workers  # noqa: E402
 
 cli_data.register(main)
+cli_hotspots.register(main)
 cli_workers.register(main)
 
 if __name__ == "__main__":
