@@ -39,12 +39,15 @@ def create_run(
     return int(run_id)
 
 
-def request_refresh(conn: Connection, params: RunParams) -> int | None:
+def request_refresh(
+    conn: Connection, params: RunParams, *, debounce_seconds: float = 0
+) -> int | None:
     """Queue an automatic refresh unless one with these parameters is already pending.
 
     Returns the new run's id, or None when a queued refresh will already see the
     new data (the partial unique index on queued ``params_key`` decides, so two
-    signals racing still make one run).
+    signals racing still make one run). The run's job is held back for
+    ``debounce_seconds``, so a burst of reports is analysed once, after it.
     """
     run_id = conn.execute(
         text(
@@ -56,8 +59,30 @@ def request_refresh(conn: Connection, params: RunParams) -> int | None:
     ).scalar()
     if run_id is None:
         return None
-    outbox.add(conn, "analysis", RUN_JOB, {"run_id": run_id}, job_id=f"hotspot-run:{run_id}")
+    outbox.add(conn, "analysis", RUN_JOB, {"run_id": run_id}, job_id=f"hotspot-run:{run_id}",
+               delay_seconds=debounce_seconds)
     return int(run_id)
+
+
+def requeue_stale(conn: Connection, older_than_seconds: float) -> list[int]:
+    """Send runs stuck in ``running`` (their worker died) back to the queue.
+
+    RQ retries a job whose work-horse failed, but a machine that vanished takes
+    its job's bookkeeping with it; this catches those. The new job id carries
+    the attempt number so RQ does not take it for the dead one.
+    """
+    rows = conn.execute(
+        text(
+            "UPDATE hotspot_runs SET status = 'queued', progress = 0 "
+            "WHERE status = 'running' AND started_at < now() - make_interval(secs => :s) "
+            "RETURNING id, attempts"
+        ),
+        {"s": older_than_seconds},
+    ).all()
+    for run_id, attempts in rows:
+        outbox.add(conn, "analysis", RUN_JOB, {"run_id": run_id},
+                   job_id=f"hotspot-run:{run_id}:retry-{attempts}")
+    return [int(r[0]) for r in rows]
 
 
 def latest_run_id(conn: Connection) -> int | None:
@@ -84,7 +109,9 @@ def get_run(conn: Connection, run_id: int) -> dict[str, Any] | None:
     return dict(row._mapping) if row else None
 
 
-def list_runs(conn: Connection, *, limit: int = 50, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+def list_runs(
+    conn: Connection, *, limit: int = 50, offset: int = 0
+) -> tuple[list[dict[str, Any]], int]:
     """Runs newest first, and how many there are."""
     rows = conn.execute(
         text(f"SELECT {_RUN_COLUMNS} FROM hotspot_runs ORDER BY id DESC LIMIT :l OFFSET :o"),

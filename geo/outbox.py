@@ -13,14 +13,24 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 
-def add(conn: Connection, queue: str, job: str, args: dict[str, Any], job_id: str) -> None:
-    """Queue ``job(**args)`` on ``queue`` once this transaction commits."""
+def add(
+    conn: Connection,
+    queue: str,
+    job: str,
+    args: dict[str, Any],
+    job_id: str,
+    *,
+    delay_seconds: float = 0,
+) -> None:
+    """Queue ``job(**args)`` on ``queue`` once this transaction commits (and the delay passed)."""
     conn.execute(
         text(
-            "INSERT INTO outbox (queue, job, args, job_id) "
-            "VALUES (:queue, :job, CAST(:args AS jsonb), :job_id)"
+            "INSERT INTO outbox (queue, job, args, job_id, available_at) "
+            "VALUES (:queue, :job, CAST(:args AS jsonb), :job_id, "
+            "now() + make_interval(secs => :delay))"
         ),
-        {"queue": queue, "job": job, "args": json.dumps(args), "job_id": job_id},
+        {"queue": queue, "job": job, "args": json.dumps(args), "job_id": job_id,
+         "delay": delay_seconds},
     )
 
 

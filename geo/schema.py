@@ -284,6 +284,11 @@ class OutboxMessage(Base):
     )
     dispatched_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    #: Not relayed before this time: debounces automatic hotspot refreshes so a
+    #: burst of reports makes one run, not one per report.
+    available_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
 
 
 class Boundary(Base):

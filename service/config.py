@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
 from typing import Any, Mapping
@@ -21,6 +22,22 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError as exc:
         raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def _unit_costs(raw: str) -> dict[str, float]:
+    """``CIVICPULSE_UNIT_COSTS``: a JSON object of service code → dollars (≥ 0)."""
+    if not raw:
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:
+        raise ConfigError(f"CIVICPULSE_UNIT_COSTS must be a JSON object: {exc}") from exc
+    if not isinstance(value, dict) or not all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v < float("inf")
+        for v in value.values()
+    ):
+        raise ConfigError('CIVICPULSE_UNIT_COSTS must look like {"flooding": 2500, ...}')
+    return {str(k): float(v) for k, v in value.items()}
 
 
 def sqlalchemy_url(url: str) -> str:
@@ -49,7 +66,10 @@ class Settings:
     max_upload_bytes: int = 10 * 1024 * 1024
     max_batch: int = 500
     idempotency_ttl_hours: int = 48
+    refresh_debounce_seconds: int = 120
     public_base_url: str = ""
+    #: Default dollars per problem by service code, for evidence packs' funding requests.
+    unit_costs: dict[str, float] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -82,7 +102,9 @@ class Settings:
             jurisdiction_id=env.get("CIVICPULSE_JURISDICTION_ID", ""),
             max_upload_bytes=_int(env, "CIVICPULSE_MAX_UPLOAD_BYTES", 10 * 1024 * 1024),
             max_batch=_int(env, "CIVICPULSE_MAX_BATCH", 500),
+            refresh_debounce_seconds=_int(env, "CIVICPULSE_REFRESH_DEBOUNCE_SECONDS", 120),
             public_base_url=env.get("CIVICPULSE_PUBLIC_URL", "").rstrip("/"),
+            unit_costs=_unit_costs(env.get("CIVICPULSE_UNIT_COSTS", "")),
             extra={
                 key: env[name]
                 for key, name in (

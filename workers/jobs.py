@@ -66,15 +66,16 @@ def make_thumbnail(photo_id: str) -> dict[str, Any] | None:
 
 
 def reports_changed(services: list[str]) -> dict[str, Any]:
-    """Take note that reports of ``services`` changed (the hotspot refresh hooks in here).
+    """Reports of ``services`` changed: queue a debounced, coalesced hotspot refresh.
 
-    For now the outbox row (durable, with its services and time) is the record of
-    the signal; this job logs it and returns the normalised set. Coalescing into
-    at most one queued refresh per parameter set belongs to the hotspot runs
-    (``hotspot_runs`` keeps one ``queued`` run per ``params_key``).
+    Many signals make one refresh: ``hotspot_runs`` keeps at most one queued run
+    per parameter set, and its job waits out the debounce before it is relayed.
     """
+    from workers.hotspot_jobs import refresh_after_change
+
     codes = sorted({str(s) for s in services or []})
-    _progress(100, services=codes)
-    log.info("reports changed for services %s", ",".join(codes) or "(none)",
-             extra={"job_id": _job_id()})
-    return {"services": codes}
+    run_id = refresh_after_change(codes)
+    _progress(100, services=codes, refresh_run_id=run_id)
+    log.info("reports changed for services %s; refresh run %s", ",".join(codes) or "(none)",
+             run_id or "already pending", extra={"job_id": _job_id()})
+    return {"services": codes, "refresh_run_id": run_id}

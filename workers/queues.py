@@ -45,6 +45,14 @@ JOBS: dict[str, JobSpec] = {
         "workers.jobs.make_thumbnail", "default", timeout=120, result_ttl=DAY,
         failure_ttl=14 * DAY, retry=(10, 60, 300),
     ),
+    "hotspot_run": JobSpec(
+        "workers.hotspot_jobs.run_hotspots", "analysis", timeout=30 * 60, result_ttl=DAY,
+        failure_ttl=14 * DAY, retry=(30, 300),
+    ),
+    "render_export": JobSpec(
+        "workers.export_jobs.render_export", "exports", timeout=600, result_ttl=DAY,
+        failure_ttl=14 * DAY,
+    ),
     "reports_changed": JobSpec(
         "workers.jobs.reports_changed", "analysis", timeout=60, result_ttl=DAY,
         failure_ttl=14 * DAY, retry=(30, 300),

@@ -25,7 +25,7 @@ log = logging.getLogger("civicpulse.relay")
 
 _CLAIM = text(
     "SELECT id, job, args, job_id FROM outbox "
-    "WHERE dispatched_at IS NULL AND job = ANY(:jobs) "
+    "WHERE dispatched_at IS NULL AND available_at <= now() AND job = ANY(:jobs) "
     "ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED"
 )
 
@@ -78,10 +78,11 @@ def relay_all(engine: Engine, redis_conn: Redis, limit: int = 500) -> int:
 
 
 def pending(engine: Engine) -> int:
-    """Outbox rows of known jobs not yet handed to RQ."""
+    """Outbox rows of known jobs due now and not yet handed to RQ (debounced ones wait)."""
     with engine.connect() as conn:
         return conn.execute(
-            text("SELECT count(*) FROM outbox WHERE dispatched_at IS NULL AND job = ANY(:jobs)"),
+            text("SELECT count(*) FROM outbox WHERE dispatched_at IS NULL "
+                 "AND available_at <= now() AND job = ANY(:jobs)"),
             {"jobs": list(JOBS)},
         ).scalar_one()
 

@@ -17,6 +17,7 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.add_column('outbox', sa.Column('available_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False))
     op.add_column('reports', sa.Column('changed_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False))
     op.create_index('ix_reports_changed_at', 'reports', ['changed_at'], unique=False)
     # Updates (status, duplicate, placed location) bump changed_at so the aggregate
@@ -109,6 +110,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_column('outbox', 'available_at')
     op.execute("DROP TRIGGER reports_changed_at ON reports")
     op.execute("DROP FUNCTION reports_touch_changed_at()")
     op.drop_index('ix_reports_changed_at', table_name='reports')

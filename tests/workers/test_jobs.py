@@ -108,8 +108,9 @@ def test_jobs_log_json_with_their_job_id(client, api_keys, engine, rq_redis):
                and photo["id"] in r["msg"] for r in records)
 
 
-def test_reports_changed_signal_runs(engine, services_loaded, rq_redis):
+def test_reports_changed_queues_one_debounced_refresh(engine, services_loaded, rq_redis):
     with engine.begin() as conn:
+        conn.execute(text("DELETE FROM hotspot_runs WHERE status = 'queued'"))
         row = reports.prepare(
             reports.NewReport(service_code="pothole", lat=1.0, long=2.0),
             services_by_code(conn), secret="s",
@@ -119,9 +120,22 @@ def test_reports_changed_signal_runs(engine, services_loaded, rq_redis):
     [job_id] = Queue("analysis", connection=rq_redis).job_ids
     _work(rq_redis)
     job = Job.fetch(job_id, connection=rq_redis)
-    assert job.return_value() == {"services": ["pothole"]}
+    first = job.return_value()
+    assert first["services"] == ["pothole"] and isinstance(first["refresh_run_id"], int)
     assert job.meta["progress"] == 100
-    assert jobs.reports_changed(["pothole", "pothole"]) == {"services": ["pothole"]}
+    # A second signal coalesces into the refresh already pending …
+    assert jobs.reports_changed(["pothole", "pothole"]) == {
+        "services": ["pothole"], "refresh_run_id": None,
+    }
+    # … whose job waits out the debounce before the relay hands it to RQ.
+    with engine.connect() as conn:
+        delay = conn.execute(
+            text("SELECT extract(epoch FROM available_at - created_at) FROM outbox "
+                 "WHERE job = 'hotspot_run' AND args->>'run_id' = :r"),
+            {"r": str(first["refresh_run_id"])},
+        ).scalar_one()
+    assert delay >= 60
+    assert pending(engine) == 0
 
 
 def test_cli_worker_burst_drains_outbox_and_queues(client, api_keys, engine, rq_redis,
