@@ -38,6 +38,7 @@ Rules (the policy published in /openapi.json):
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import random
 from collections.abc import Callable
@@ -195,6 +196,26 @@ def _prune() -> None:
         log.exception("could not prune idempotency keys")
 
 
+def _payload() -> bytes:
+    """The bytes that identify this request's content.
+
+    A multipart body carries a boundary that phone HTTP libraries regenerate on
+    every retry, so for uploads the payload is the form fields and each file's
+    SHA-256, not the raw bytes (reading those would also consume the stream the
+    form parser needs).
+    """
+    if request.mimetype != "multipart/form-data":
+        return request.get_data(cache=True)
+    parts = [f"{k}={v}" for k, v in sorted(request.form.items(multi=True))]
+    for name, upload in sorted(request.files.items(multi=True), key=lambda item: item[0]):
+        digest = hashlib.sha256()
+        for chunk in iter(lambda: upload.stream.read(1 << 16), b""):
+            digest.update(chunk)
+        upload.stream.seek(0)
+        parts.append(f"{name}:{upload.filename}:{digest.hexdigest()}")
+    return "\n".join(parts).encode()
+
+
 def idempotent(view: F) -> F:
     """Make a POST view replay its first outcome for a repeated ``Idempotency-Key``."""
 
@@ -206,7 +227,7 @@ def idempotent(view: F) -> F:
         if key is None or who.key_id is None:
             return view(*args, **kwargs)
         scope = records.scope_key(str(who.key_id), request.method, request.path, key)
-        fp = records.fingerprint(request.mimetype or "", request.get_data(cache=True))
+        fp = records.fingerprint(request.mimetype or "", _payload())
         with engine().begin() as conn:
             outcome = records.claim(conn, scope, fp, ttl_hours=_ttl_hours())
         if isinstance(outcome, records.Existing):

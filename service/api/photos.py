@@ -21,10 +21,11 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from geo import photos
 from geo.errors import FieldError
 from service.api import bp
-from service.auth import principal, require
+from service.auth import principal, roles_required
 from service.config import Settings
 from service.db import engine
 from service.errors import Problem
+from service.idempotency import idempotent
 from service.openapi import operation
 
 log = logging.getLogger("civicpulse.photos")
@@ -104,6 +105,7 @@ def _upload(limit: int) -> bytes:
 
 
 @bp.post("/photos")
+@roles_required(*UPLOAD_ROLES)  # before the body is read: strangers cost nothing
 @operation(
     summary="Upload a photo; its metadata is removed and its GPS position suggested",
     responses={201: PhotoCreated, 413: "Larger than 10 MB", 415: "Not JPEG, PNG or WebP",
@@ -111,10 +113,12 @@ def _upload(limit: int) -> bytes:
     roles=UPLOAD_ROLES,
     tags=("photos",),
     request_content=_UPLOAD_SCHEMA,
+    idempotent=True,
 )
+@idempotent
 def upload_photo() -> tuple[Response, int, dict[str, str]]:
     """Check, strip and store one image; queue its thumbnail."""
-    who = require(*UPLOAD_ROLES)  # before the body is read: strangers cost nothing
+    who = principal()
     settings = _settings()
     data = _upload(settings.max_upload_bytes)
     try:

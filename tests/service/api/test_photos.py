@@ -247,3 +247,21 @@ def test_photos_are_in_the_api_document(client):
     assert {"201", "413", "415", "422"} <= set(upload["responses"])
     assert "get" in doc["paths"]["/api/v1/photos/{photo_id}"]
     assert "get" in doc["paths"]["/api/v1/photos/{photo_id}/thumbnail"]
+
+
+def test_retried_upload_with_the_same_key_is_one_photo(client, api_keys, engine):
+    """A phone retrying an upload (new multipart boundary, same file) gets the first answer."""
+    headers = {**api_keys.headers("app"), "Idempotency-Key": "upload-retry-1"}
+    data = png((300, 200))
+
+    def send():
+        return client.post("/api/v1/photos", data={"file": (io.BytesIO(data), "p.png")},
+                           headers=headers)
+
+    first, second = send(), send()
+    assert first.status_code == second.status_code == 201
+    assert first.get_json()["id"] == second.get_json()["id"]
+    assert second.headers.get("Idempotent-Replayed") == "true"
+    other = client.post("/api/v1/photos",
+                        data={"file": (io.BytesIO(png((301, 200))), "p.png")}, headers=headers)
+    assert other.status_code == 422
