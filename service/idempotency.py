@@ -208,9 +208,7 @@ def _payload() -> bytes:
         return request.get_data(cache=True)
     parts = [f"{k}={v}" for k, v in sorted(request.form.items(multi=True))]
     for name, upload in sorted(request.files.items(multi=True), key=lambda item: item[0]):
-        digest = hashlib.sha256()
-        for chunk in iter(lambda: upload.stream.read(1 << 16), b""):
-            digest.update(chunk)
+        digest = hashlib.file_digest(upload.stream, "sha256")  # type: ignore[arg-type]
         upload.stream.seek(0)
         parts.append(f"{name}:{upload.filename}:{digest.hexdigest()}")
     return "\n".join(parts).encode()
