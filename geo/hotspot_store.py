@@ -104,6 +104,7 @@ def publish(
     conn.execute(text("DELETE FROM hotspot_areas WHERE run_id = :r"), {"r": run_id})
     conn.execute(text("DELETE FROM hotspot_cells WHERE run_id = :r"), {"r": run_id})
     raw = conn.connection.driver_connection  # psycopg 3: COPY is the fast path for 10⁴–10⁵ cells
+    assert raw is not None
     with raw.cursor() as cur, cur.copy(
         "COPY hotspot_cells (run_id, h3, reports, weight, reporters, gi_z, gi_p, gi_bin, "
         "n_neighbors, no_data, trend, area_id, priority_score, priority_rank, components, geom) "

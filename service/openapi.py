@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from functools import wraps
 from html import escape
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from pydantic import BaseModel, ValidationError
@@ -115,7 +115,11 @@ def operation(
 _RULE_VAR = re.compile(r"<(?:[a-z_]+:)?([a-z_]+)>")
 
 
-def _schema_ref(model: type[BaseModel], components: dict[str, Any], mode: str) -> dict[str, Any]:
+def _schema_ref(
+    model: type[BaseModel],
+    components: dict[str, Any],
+    mode: Literal["validation", "serialization"],
+) -> dict[str, Any]:
     schema = model.model_json_schema(ref_template="#/components/schemas/{model}", mode=mode)
     for name, sub in schema.pop("$defs", {}).items():
         components.setdefault(name, sub)
