@@ -312,3 +312,4 @@ class Boundary(Base):
 # The hotspot tables live in their own module; importing it here puts them in
 # ``Base.metadata`` for Alembic and for anyone who imports the schema.
 from geo import hotspot_schema  # noqa: E402,F401
+from geo.evidence import schema as evidence_schema  # noqa: E402,F401

@@ -104,11 +104,12 @@ def serve(host: str, port: int, workers: int) -> None:
 
 
 # Commands that belong to other areas live beside them and register here.
-from service import cli_data, cli_hotspots, cli_workers  # noqa: E402
+from service import cli_data, cli_exports, cli_hotspots, cli_workers  # noqa: E402
 
 cli_data.register(main)
 cli_hotspots.register(main)
 cli_workers.register(main)
+cli_exports.register(main)
 
 if __name__ == "__main__":
     main()
