@@ -1,0 +1,87 @@
+"""The data commands as an operator runs them: messages, exit codes, nothing half-written."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import text
+
+from geo.db import make_engine
+from service.cli import main
+from tests.geo.private_db import private_database
+
+SECRET = "cli-test-secret-0123456789"
+
+
+@pytest.fixture(scope="module")
+def env() -> Iterator[dict[str, str]]:
+    """Environment pointing the commands at a private database."""
+    with private_database("cli") as url:
+        yield {
+            "DATABASE_URL": url, "REDIS_URL": "redis://127.0.0.1:6379/15",
+            "CIVICPULSE_ENV": "test", "CIVICPULSE_SECRET_KEY": SECRET,
+        }
+
+
+def invoke(env: dict[str, str], *args: str):  # type: ignore[no-untyped-def]
+    return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+
+
+def count(env: dict[str, str], sql: str) -> int:
+    engine = make_engine(env["DATABASE_URL"])
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text(sql)).scalar_one()
+    finally:
+        engine.dispose()
+
+
+def test_demo_data_loads_once_then_refuses(env):
+    done = invoke(env, "demo-data", "--reports", "600", "--seed", "4")
+    assert done.exit_code == 0, done.output
+    assert "6 services, 20 districts" in done.output and "600 reports" in done.output
+    again = invoke(env, "demo-data", "--reports", "600")
+    assert again.exit_code == 1
+    assert "already loaded (use --replace)" in again.output
+    assert count(env, "SELECT count(*) FROM reports") == 600
+
+
+def test_reports_import_reports_counts_and_is_idempotent(env, tmp_path):
+    path = tmp_path / "history.csv"
+    path.write_text(
+        "service_request_id,service_code,lat,long,status,requested_datetime,device_id\n"
+        "cli-1,pothole,30.36,-88.21,closed,2025-05-01T08:00:00Z,phone-1\n"
+        "cli-2,pothole,,,open,2025-05-02T08:00:00Z,\n"
+    )
+    # The second row has no point and no address: refused, by row and column.
+    bad = invoke(env, "reports", "import", str(path))
+    assert bad.exit_code == 1
+    assert "row 3, column lat: a location is required" in bad.output
+    assert "nothing was imported" in bad.output
+    assert count(env, "SELECT count(*) FROM reports WHERE public_id LIKE 'cli-%'") == 0
+    path.write_text(path.read_text().replace("pothole,,,open", "pothole,30.4,-88.2,open"))
+    first = invoke(env, "reports", "import", str(path))
+    assert first.exit_code == 0, first.output
+    assert "imported 2, skipped 0" in first.output
+    second = invoke(env, "reports", "import", str(path), "--indexes", "keep")
+    assert "imported 0, skipped 2 already present" in second.output
+
+
+def test_boundaries_import_and_a_bad_file(env, tmp_path):
+    ring = [[-88.3, 30.3], [-88.29, 30.3], [-88.29, 30.31], [-88.3, 30.31], [-88.3, 30.3]]
+    good = tmp_path / "tracts.geojson"
+    good.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"TRACT": "Tract 9901", "POP": 3120},
+         "geometry": {"type": "Polygon", "coordinates": [ring]}}]}))
+    done = invoke(env, "boundaries", "import", str(good), "--kind", "tract",
+                  "--name-field", "TRACT", "--population-field", "POP")
+    assert done.exit_code == 0, done.output
+    assert "imported 1 new and replaced 0 tract boundaries" in done.output
+    bad = tmp_path / "bad.geojson"
+    bad.write_text("{not json")
+    failed = invoke(env, "boundaries", "import", str(bad), "--kind", "tract")
+    assert failed.exit_code == 1 and "not valid JSON" in failed.output
+    assert count(env, "SELECT count(*) FROM boundaries WHERE kind = 'tract'") == 1
