@@ -69,10 +69,13 @@ class HotspotRun(Base):
     __tablename__ = "hotspot_runs"
     __table_args__ = (
         CheckConstraint(
-            "status IN ('queued', 'running', 'succeeded', 'failed')", name="hotspot_runs_status_check"
+            "status IN ('queued', 'running', 'succeeded', 'failed')",
+            name="hotspot_runs_status_check",
         ),
         CheckConstraint("progress BETWEEN 0 AND 100", name="hotspot_runs_progress_check"),
-        Index("ix_hotspot_runs_latest", "finished_at", postgresql_where=text("status = 'succeeded'")),
+        Index(
+            "ix_hotspot_runs_latest", "finished_at", postgresql_where=text("status = 'succeeded'")
+        ),
         # Coalescing: at most one queued refresh per set of parameters.
         Index(
             "uq_hotspot_runs_queued",

@@ -15,7 +15,7 @@ INI = Path(migrations.__file__).with_name("alembic.ini")
 
 
 def include_object(obj, name, type_, reflected, compare_to):  # type: ignore[no-untyped-def]
-    """Alembic filter: PostGIS's own tables are not ours; spatial indexes as GeoAlchemy2 sees them."""
+    """Alembic filter: PostGIS's own tables are not ours; spatial indexes as GeoAlchemy2 sees."""
     if type_ == "table" and reflected and compare_to is None:
         return False
     return alembic_helpers.include_object(obj, name, type_, reflected, compare_to)

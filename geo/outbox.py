@@ -35,17 +35,20 @@ def add(
 
 
 def signal_reports_changed(conn: Connection, services: list[str]) -> None:
-    """Tell the analysis that reports of ``services`` changed.
+    """Tell the analysis that reports of ``services`` changed, unless a signal is pending.
 
-    One row per transaction; the job coalesces signals into at most one pending
-    refresh, so its id only has to be unique per signal (the outbox row's own id).
+    The job turns signals into at most one pending refresh, which reads whatever
+    data is current when it runs, so one undispatched signal stands for all; its
+    id only has to be unique per signal (the outbox row's own id). ``geo.reports``
+    does the same inside its insert statement.
     """
     conn.execute(
         text(
             "WITH n AS (SELECT nextval(pg_get_serial_sequence('outbox', 'id')) AS id) "
             "INSERT INTO outbox (id, queue, job, args, job_id) "
             "SELECT id, 'analysis', 'reports_changed', CAST(:args AS jsonb), "
-            "'reports-changed:' || id FROM n"
+            "'reports-changed:' || id FROM n WHERE NOT EXISTS "
+            "(SELECT 1 FROM outbox o WHERE o.dispatched_at IS NULL AND o.job = 'reports_changed')"
         ),
         {"args": json.dumps({"services": services})},
     )

@@ -21,7 +21,6 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from geo import outbox
 from geo.errors import FieldError
 from geo.h3cells import cell_of
 from geo.services import ServiceInfo, check_attributes
@@ -101,7 +100,8 @@ def _check_location(new: NewReport) -> tuple[float | None, float | None]:
             raise FieldError("lat", "a location is required: lat and long, or address_string")
         return None, None
     for name, value, bound in (("lat", lat, 90.0), ("long", lng, 180.0)):
-        if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+        is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if not is_number or not math.isfinite(value):
             raise FieldError(name, "must be a finite number")
         if not -bound <= value <= bound:
             raise FieldError(name, f"must be between -{bound:g} and {bound:g}")
@@ -201,7 +201,7 @@ _INSERT = text(
             account_id, decode(token_hash, 'hex'), media_url
         FROM input ORDER BY idx
         ON CONFLICT (app_key_id, client_id) WHERE client_id IS NOT NULL DO NOTHING
-        RETURNING id, public_id, client_id, status, requested_at
+        RETURNING id, public_id, client_id, status, requested_at, service_code
     ), contacts AS (
         INSERT INTO reporter_contacts (report_id, first_name, last_name, email, phone)
         SELECT ins.id, i.contact->>'first_name', i.contact->>'last_name',
@@ -210,6 +210,15 @@ _INSERT = text(
     ), events AS (
         INSERT INTO report_events (report_id, kind, status, actor_key_id)
         SELECT ins.id, 'submitted', ins.status, i.app_key_id FROM ins JOIN input i USING (public_id)
+    ), signal AS (
+        -- "Reports changed" for the hotspot refresh, unless one is already pending.
+        INSERT INTO outbox (id, queue, job, args, job_id)
+        SELECT n.id, 'analysis', 'reports_changed', jsonb_build_object('services', s.codes),
+               'reports-changed:' || n.id
+        FROM (SELECT array_agg(DISTINCT service_code) AS codes FROM ins) s,
+             LATERAL (SELECT nextval(pg_get_serial_sequence('outbox', 'id')) AS id) n
+        WHERE s.codes IS NOT NULL AND NOT EXISTS (
+            SELECT 1 FROM outbox o WHERE o.dispatched_at IS NULL AND o.job = 'reports_changed')
     )
     SELECT ins.*, i.idx FROM ins JOIN input i USING (public_id)
     """
@@ -246,7 +255,8 @@ def insert(conn: Connection, rows: Sequence[dict[str, Any]], *, secret: str) -> 
 
     A row whose ``client_id`` this app key already sent is not written again: its
     result is the earlier report with ``replayed=True`` (a phone retrying a batch).
-    Also queues one "reports changed" signal for the hotspot refresh.
+    The same statement queues a "reports changed" signal for the hotspot refresh
+    unless one is already pending (one is enough: the refresh reads current data).
     """
     if not rows:
         return []
@@ -269,7 +279,8 @@ def insert(conn: Connection, rows: Sequence[dict[str, Any]], *, secret: str) -> 
         existing = conn.execute(
             text(
                 "SELECT id, public_id, client_id, status, requested_at FROM reports "
-                "WHERE app_key_id IS NOT DISTINCT FROM :key AND client_id = ANY(CAST(:ids AS uuid[]))"
+                "WHERE app_key_id IS NOT DISTINCT FROM :key "
+                "AND client_id = ANY(CAST(:ids AS uuid[]))"
             ),
             {"key": rows[replays[0]]["app_key_id"], "ids": [rows[i]["client_id"] for i in replays]},
         )
@@ -280,7 +291,4 @@ def insert(conn: Connection, rows: Sequence[dict[str, Any]], *, secret: str) -> 
                 r.id, r.public_id, r.client_id, r.status, r.requested_at,
                 tracking_token(secret, r.public_id), replayed=True,
             )
-    if created:
-        services = sorted({rows[i]["service_code"] for i in created})
-        outbox.signal_reports_changed(conn, services)
     return [r for r in results if r is not None]

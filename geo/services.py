@@ -66,7 +66,9 @@ def _check_definition(item: dict[str, Any], index: int) -> dict[str, Any]:
                 "datatype_description": attr.get("datatype_description", ""),
                 "order": int(attr.get("order", j + 1)),
                 "description": attr.get("description", ""),
-                "values": [{"key": str(v["key"]), "name": str(v.get("name", v["key"]))} for v in values],
+                "values": [
+                    {"key": str(v["key"]), "name": str(v.get("name", v["key"]))} for v in values
+                ],
             }
         )
     keywords = item.get("keywords", [])
@@ -103,7 +105,8 @@ def load_services(conn: Connection, items: Iterable[dict[str, Any]]) -> int:
                 'INSERT INTO services (code, name, description, "group", keywords, attributes, '
                 "severity, duplicate_radius_m, privacy, active, updated_at) "
                 "VALUES (:code, :name, :description, :group, CAST(:keywords AS jsonb), "
-                "CAST(:attributes AS jsonb), :severity, :duplicate_radius_m, :privacy, true, now()) "
+                "CAST(:attributes AS jsonb), :severity, :duplicate_radius_m, :privacy, true, "
+                "now()) "
                 "ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, "
                 'description = EXCLUDED.description, "group" = EXCLUDED."group", '
                 "keywords = EXCLUDED.keywords, attributes = EXCLUDED.attributes, "

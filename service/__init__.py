@@ -34,7 +34,9 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     if config:
         app.config.update(config)
     observability.configure_logging()
-    app.extensions["civicpulse.engine"] = make_engine(settings.database_url)
+    # The web tier checks connections out two or three times per request: no
+    # pre-ping round trip each time (see geo.db.make_engine).
+    app.extensions["civicpulse.engine"] = make_engine(settings.database_url, pre_ping=False)
     app.extensions["civicpulse.redis"] = Redis.from_url(
         settings.redis_url, socket_connect_timeout=2, socket_timeout=2
     )

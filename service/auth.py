@@ -10,6 +10,7 @@ from flask import g, request
 
 from geo import keys
 from geo.keys import ANONYMOUS, Principal
+from service import caches
 from service.db import engine
 from service.errors import Problem
 
@@ -37,8 +38,13 @@ def principal(form_key: str | None = None) -> Principal:
     if not key:
         g.principal = ANONYMOUS
         return ANONYMOUS
-    with engine().connect() as conn:
-        found = keys.lookup(conn, key)
+    def load() -> Principal | None:
+        with engine().connect() as conn:
+            return keys.lookup(conn, key)
+
+    # Known keys are remembered briefly (a revocation takes effect within
+    # caches.KEYS_TTL); unknown ones are always asked again.
+    found = caches.principals.get(keys.digest(key), load)
     if found is None:
         raise Problem(401, "api key is not valid", kind="unauthorized", field="Authorization",
                       headers={"WWW-Authenticate": 'Bearer realm="civicpulse"'})

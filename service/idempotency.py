@@ -227,6 +227,9 @@ def idempotent(view: F) -> F:
         scope = records.scope_key(str(who.key_id), request.method, request.path, key)
         fp = records.fingerprint(request.mimetype or "", _payload())
         with engine().begin() as conn:
+            # A claim lost in a crash only means the retry runs again (and a report
+            # dedupes on client_id), so it need not wait for its WAL flush.
+            conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
             outcome = records.claim(conn, scope, fp, ttl_hours=_ttl_hours())
         if isinstance(outcome, records.Existing):
             if outcome.fingerprint != fp:

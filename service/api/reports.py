@@ -20,7 +20,7 @@ from sqlalchemy import Connection
 from geo import report_queries as queries
 from geo import reports
 from geo.errors import FieldError, NotFound
-from geo.services import services_by_code
+from service import caches
 from service.api import bp
 from service.api.report_schemas import (
     BatchIn,
@@ -98,7 +98,7 @@ def create_report(body: ReportIn) -> Response:
     secret = _settings().secret_key
     with geo_errors(), engine().begin() as conn:
         _check_jurisdiction(body.jurisdiction_id)
-        row = reports.prepare(body.to_new_report(who.key_id), services_by_code(conn), secret=secret)
+        row = reports.prepare(body.to_new_report(who.key_id), caches.services(conn), secret=secret)
         created = reports.insert(conn, [row], secret=secret)[0]
         resp = _json(created_payload(created, row), 200 if created.replayed else 201)
         resp.headers["Location"] = url_for(".get_report", report_id=created.id)
@@ -158,7 +158,7 @@ def create_batch(body: BatchIn) -> Response:
     repeats: dict[int, int] = {}  # later item → first item with the same client_id
     rows: dict[int, dict[str, Any]] = {}
     with geo_errors(), engine().begin() as conn:
-        services = services_by_code(conn)
+        services = caches.services(conn)
         for i, item in enumerate(body.reports):
             cid = _raw_client_id(item)
             if cid is not None and cid in first_of:
@@ -311,7 +311,7 @@ def nearby_reports(query: NearbyQuery) -> Response:
     """Let a phone offer "confirm this one" before filing a duplicate."""
     who = principal()
     with engine().connect() as conn:
-        service = services_by_code(conn).get(query.service_code)
+        service = caches.services(conn).get(query.service_code)
         if service is None:
             raise Problem(400, f"service_code: unknown service {query.service_code!r}",
                           field="service_code")

@@ -14,7 +14,7 @@ from typing import Any
 from geo.errors import FieldError
 from geo.open311_search import SearchFilter, request_id_for_token, search
 from geo.reports import NewReport, insert, prepare
-from geo.services import services_by_code
+from service import caches
 from service.db import engine
 from service.errors import Problem
 from service.open311 import bp
@@ -66,7 +66,7 @@ def create_request(fmt: str) -> Any:
     if not fields.service_code:
         raise Problem(400, "service_code: required", field="service_code")
     with engine().connect() as conn:
-        known = services_by_code(conn)
+        known = caches.services(conn)
     if fields.service_code not in known:
         # Open311 §1.4: an unknown service_code is a 404, not a 400.
         raise Problem(404, f"service_code: unknown service {fields.service_code!r}",

@@ -32,6 +32,15 @@ def counts(engine: Engine) -> dict[str, int]:
         return {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one() for t in TABLES}
 
 
+def settle_outbox(engine: Engine) -> None:
+    """Mark pending outbox rows dispatched, so the next write must add its own signal.
+
+    A "reports changed" signal is only written while none is pending.
+    """
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE outbox SET dispatched_at = now() WHERE dispatched_at IS NULL"))
+
+
 def spot() -> tuple[float, float]:
     """A random point far from every other test's points (so radii never overlap)."""
     return round(random.uniform(-40, 40), 6), round(random.uniform(-170, 170), 6)

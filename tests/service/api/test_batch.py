@@ -8,7 +8,7 @@ import uuid
 import pytest
 from sqlalchemy import text
 
-from .reports_support import assert_problem, counts, key_id, report
+from .reports_support import assert_problem, counts, key_id, report, settle_outbox
 
 URL = "/api/v1/reports/batch"
 
@@ -30,6 +30,7 @@ def test_results_keep_order_and_bad_items_do_not_block_good_ones(client, api_key
         report("lead_paint", photos=[str(uuid.uuid4())]),
         report(lat=..., long=..., address_string="3 Quay St"),
     ]
+    settle_outbox(engine)
     before = counts(engine)
     resp = _post(client, api_keys, items)
     assert resp.status_code == 200
@@ -151,6 +152,7 @@ def test_who_may_send_a_batch(client, api_keys, role, status):
 def test_large_batch_is_one_statement_worth_of_rows(client, api_keys, engine):
     """500 items land together (the set-based path), each with its own token."""
     items = [report() for _ in range(500)]
+    settle_outbox(engine)
     before = counts(engine)
     results = _post(client, api_keys, items).get_json()["results"]
     assert len({r["report"]["id"] for r in results}) == 500

@@ -7,7 +7,7 @@ from sqlalchemy import text
 
 from geo.h3cells import cell_of
 
-from .reports_support import assert_problem, counts, create, key_id, spot
+from .reports_support import assert_problem, counts, create, key_id, settle_outbox, spot
 
 
 def _patch(client, api_keys, report_id, body, role="planner"):
@@ -28,6 +28,7 @@ def _row(engine, report_id):
 def test_status_change_is_stored_with_its_history(client, api_keys, engine):
     """A planner's change bumps updated_at, appends an event and signals the analysis."""
     out = create(client, api_keys)
+    settle_outbox(engine)
     before_row, before = _row(engine, out["id"]), counts(engine)
     resp = _patch(client, api_keys, out["id"], {"status": "in_progress", "status_notes": "Crew"})
     assert resp.status_code == 200
