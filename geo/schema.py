@@ -112,6 +112,13 @@ class Report(Base):
         Index("ix_reports_updated_at", "updated_at"),
         Index("ix_reports_changed_at", "changed_at"),
         Index("ix_reports_requested_at", "requested_at"),
+        # Deleting or merging a report checks this foreign key; without the index
+        # each check scans every report.
+        Index(
+            "ix_reports_duplicate_of",
+            "duplicate_of",
+            postgresql_where=text("duplicate_of IS NOT NULL"),
+        ),
         Index(
             "ix_reports_needs_location",
             "id",
