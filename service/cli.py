@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from geo.db import make_engine
+from geo.schema import ROLES
 from service.config import ConfigError, Settings
 
 
@@ -47,7 +48,7 @@ def keys() -> None:
 
 
 @keys.command("create")
-@click.option("--role", required=True, type=click.Choice(["app", "planner", "grant_writer", "admin"]))
+@click.option("--role", required=True, type=click.Choice(list(ROLES)))
 @click.option("--name", default="", help="Who or what the key is for.")
 def keys_create(role: str, name: str) -> None:
     """Create an API key; it is printed once, as the last line."""

@@ -52,7 +52,8 @@ def hotspots_run(
     try:
         params = RunParams.from_dict({k: v for k, v in raw.items() if v not in (None, [])})
     except FieldError as exc:
-        raise click.BadParameter(exc.message, param_hint=f"--{exc.field.replace('_', '-')}")
+        hint = f"--{exc.field.replace('_', '-')}"
+        raise click.BadParameter(exc.message, param_hint=hint) from None
     engine = make_engine(settings().database_url)
     with engine.begin() as conn:
         run_id = create_run(conn, params, trigger="cli", enqueue=not wait)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 DEV_SECRET = "dev-only-not-secret"  # noqa: S105 - used only when CIVICPULSE_ENV is dev/test
 
@@ -88,7 +89,9 @@ class Settings:
         secret = env.get("CIVICPULSE_SECRET_KEY", "")
         if not secret:
             if mode == "production":
-                raise ConfigError("CIVICPULSE_SECRET_KEY is required (set CIVICPULSE_ENV=dev to use a dev key)")
+                raise ConfigError(
+                    "CIVICPULSE_SECRET_KEY is required (set CIVICPULSE_ENV=dev to use a dev key)"
+                )
             secret = DEV_SECRET
         elif mode == "production" and len(secret) < 16:
             raise ConfigError("CIVICPULSE_SECRET_KEY must be at least 16 characters")

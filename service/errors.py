@@ -143,7 +143,8 @@ def register(app: Flask) -> None:
                 f"body: request body exceeds the limit of "
                 f"{current_app.config.get('MAX_CONTENT_LENGTH')} bytes"
             )
-        problem = Problem(status, detail, kind=_TITLES.get(status, "error").lower().replace(" ", "-"))
+        kind = _TITLES.get(status, "error").lower().replace(" ", "-")
+        problem = Problem(status, detail, kind=kind)
         resp = _surface_response(problem)
         if status == 405 and exc.valid_methods:  # type: ignore[attr-defined]
             resp.headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]

@@ -111,6 +111,8 @@ def install(app: Flask) -> None:
             pass
         with engine().connect() as db:
             outbox_pending.set(
-                db.execute(text("SELECT count(*) FROM outbox WHERE dispatched_at IS NULL")).scalar_one()
+                db.execute(
+                    text("SELECT count(*) FROM outbox WHERE dispatched_at IS NULL")
+                ).scalar_one()
             )
         return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)

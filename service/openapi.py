@@ -35,7 +35,9 @@ def load_json(raw: bytes) -> Any:
     except UnicodeDecodeError as exc:
         raise Problem(400, "body: not valid UTF-8", field="body", kind="invalid-json") from exc
     except ValueError as exc:
-        raise Problem(400, f"body: invalid JSON ({exc})", field="body", kind="invalid-json") from exc
+        raise Problem(
+            400, f"body: invalid JSON ({exc})", field="body", kind="invalid-json"
+        ) from exc
 
 
 def json_body() -> Any:
@@ -195,7 +197,11 @@ def build_document(app: Flask) -> dict[str, Any]:
                 "4XX",
                 {
                     "description": "Client error",
-                    "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+                    "content": {
+                        "application/problem+json": {
+                            "schema": {"$ref": "#/components/schemas/Problem"}
+                        }
+                    },
                 },
             )
             roles = meta["roles"] or getattr(view, "required_roles", ())
@@ -256,7 +262,8 @@ def docs() -> Response:
             )
     html = (
         "<!doctype html><meta charset=utf-8><title>CivicPulse API</title>"
-        "<style>body{font-family:sans-serif;margin:2em}td{padding:.2em .8em;border-bottom:1px solid #ddd}</style>"
+        "<style>body{font-family:sans-serif;margin:2em}"
+        "td{padding:.2em .8em;border-bottom:1px solid #ddd}</style>"
         "<h1>CivicPulse API</h1><p>Machine-readable: <a href='/openapi.json'>/openapi.json</a>. "
         "Open311 GeoReport v2 at <a href='/open311/v2/discovery.json'>/open311/v2/</a>.</p>"
         "<table><tr><th>method</th><th>path</th><th>what</th><th>who</th></tr>"

@@ -70,7 +70,9 @@ def redis_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def settings(database_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+def settings(
+    database_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Settings:
     """Settings for the test app."""
     root = tmp_path_factory.mktemp("civicpulse")
     return Settings.from_env(

@@ -55,7 +55,8 @@ def test_planted_cluster_is_hot_and_background_is_not(city):
         hot_elsewhere = conn.execute(
             text("SELECT count(*) FROM hotspot_cells WHERE run_id = :r AND gi_bin > 0 "
                  "AND h3 <> ALL(:near)"),
-            {"r": run_id, "near": [h3.str_to_int(c) for c in h3.grid_disk(h3.int_to_str(centre_cell), 2)]},
+            {"r": run_id,
+             "near": [h3.str_to_int(c) for c in h3.grid_disk(h3.int_to_str(centre_cell), 2)]},
         ).scalar_one()
         assert hot_elsewhere == 0
         areas = conn.execute(

@@ -38,7 +38,8 @@ def test_publish_makes_run_visible_with_geometry(engine):
     with engine.connect() as conn:
         assert latest_run_id(conn) == run != before
         n, valid = conn.execute(
-            text("SELECT count(*), bool_and(ST_IsValid(geom)) FROM hotspot_cells WHERE run_id = :r"),
+            text("SELECT count(*), bool_and(ST_IsValid(geom)) FROM hotspot_cells "
+                 "WHERE run_id = :r"),
             {"r": run},
         ).one()
         assert (n, valid) == (7, True)
