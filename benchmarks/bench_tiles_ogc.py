@@ -40,7 +40,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -48,17 +47,17 @@ from typing import Any
 import numpy as np
 import psycopg
 from h3.api import basic_int as h3i
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import psycopg as pg_psycopg
 from sqlalchemy.engine import make_url
 
+from benchmarks.support import bench_database, libpq
 from geo import features, tiles
 from geo.db import make_engine
 from geo.hotspot_params import RunParams
 from geo.hotspot_runs import create_run
 from geo.hotspot_store import AreaResult, CellResult, publish
 from geo.keys import create_key
-from geo.migrate import upgrade
 from geo.services import load_services
 
 ADMIN_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -72,30 +71,6 @@ SERVICES = [
 ]
 #: The issue's floors (ms) for this benchmark.
 FLOORS = {"tile_p50": 10.0, "tile_p99": 40.0, "overhead": 3.0, "revalidate": 2.0, "items": 30.0}
-
-
-@contextmanager
-def bench_database() -> Iterator[str]:
-    """A fresh, migrated database for this benchmark; dropped afterwards whatever happens."""
-    admin_url = make_url(ADMIN_URL).set(drivername="postgresql+psycopg")
-    name = f"civicpulse_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = admin_url.set(database=name).render_as_string(hide_password=False)
-    try:
-        engine = make_engine(url)
-        upgrade(engine)
-        engine.dispose()
-        yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-def _libpq(url: str) -> str:
-    return url.replace("postgresql+psycopg://", "postgresql://", 1)
 
 
 def load_city(url: str, n_reports: int, seed: int = 7) -> tuple[int, list[int]]:
@@ -125,7 +100,7 @@ def load_city(url: str, n_reports: int, seed: int = 7) -> tuple[int, list[int]]:
     engine = make_engine(url)
     with engine.begin() as conn:
         load_services(conn, SERVICES)
-    with psycopg.connect(_libpq(url)) as pg, pg.cursor() as cur, cur.copy(
+    with psycopg.connect(libpq(url)) as pg, pg.cursor() as cur, cur.copy(
         "COPY reports (public_id, service_code, geom, h3_cell, requested_at, device_hash, "
         "source) FROM STDIN"
     ) as copy:
@@ -135,7 +110,7 @@ def load_city(url: str, n_reports: int, seed: int = 7) -> tuple[int, list[int]]:
                 f"{fine_l[i]}\t{days[day[i]]}\t{devices[device[i]]}\timport\n"
                 for i in range(start, min(start + 50_000, n_reports))
             ))
-    with psycopg.connect(_libpq(url), autocommit=True) as pg:
+    with psycopg.connect(libpq(url), autocommit=True) as pg:
         pg.execute("VACUUM ANALYZE reports")
     counts = np.bincount(pick, minlength=len(cells))
     z = (counts - counts.mean()) / counts.std()
@@ -198,7 +173,7 @@ def server(url: str) -> Iterator[int]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {**os.environ, "DATABASE_URL": _libpq(url), "REDIS_URL": REDIS_URL,
+    env = {**os.environ, "DATABASE_URL": libpq(url), "REDIS_URL": REDIS_URL,
            "CIVICPULSE_ENV": "dev", "CIVICPULSE_SECRET_KEY": "bench-secret-0123456789"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "service.wsgi:app", "--bind", f"127.0.0.1:{port}",
@@ -249,7 +224,7 @@ def bench(url: str, n_reports: int, rounds: int, pygeoapi: str | None = None) ->
           f"{time.perf_counter() - t0:.1f} s", file=sys.stderr)
     addresses = city_tiles(cells, range(12, 15))
     dialect = pg_psycopg.dialect()  # type: ignore[no-untyped-call]
-    raw = psycopg.connect(_libpq(url), autocommit=True)
+    raw = psycopg.connect(libpq(url), autocommit=True)
     http_ms: dict[tuple[int, int, int], list[float]] = {a: [] for a in addresses}
     sql_ms: dict[tuple[int, int, int], list[float]] = {a: [] for a in addresses}
     etags: dict[tuple[int, int, int], str] = {}

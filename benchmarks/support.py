@@ -10,16 +10,11 @@ import statistics
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
-
-from geo.db import make_engine
-from geo.migrate import upgrade
+from geo.migrate import scratch_database
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -38,21 +33,8 @@ def libpq(url: str) -> str:
 @contextmanager
 def bench_database() -> Iterator[str]:
     """A fresh ``civicpulse_bench_<random>`` at head; dropped afterwards whatever happens."""
-    admin_url = make_url(ADMIN_URL).set(drivername="postgresql+psycopg")
-    name = f"civicpulse_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = admin_url.set(database=name).render_as_string(hide_password=False)
-    try:
-        engine = make_engine(url)
-        upgrade(engine)
-        engine.dispose()
+    with scratch_database(ADMIN_URL, "civicpulse_bench") as url:
         yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def free_port() -> int:

@@ -15,12 +15,11 @@ from typing import Any
 
 import pytest
 from redis import Redis
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine
 
 from geo import keys
 from geo.db import make_engine
-from geo.migrate import upgrade
+from geo.migrate import scratch_database
 from geo.services import load_services
 from service import create_app
 from service.config import Settings, sqlalchemy_url
@@ -35,21 +34,8 @@ SECRET = "test-secret-key-0123456789"
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
     """Create a uniquely named database with PostGIS, migrated to head; drop it after."""
-    name = f"civicpulse_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    engine = make_engine(url)
-    try:
-        upgrade(engine)
-        engine.dispose()
+    with scratch_database(ADMIN_URL, "civicpulse_test") as url:
         yield url
-    finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -7,32 +7,15 @@ tests migrate a database of their own and drop it afterwards.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
-
-from geo.db import make_engine
-from geo.migrate import upgrade
+from geo.migrate import scratch_database
 from tests.conftest import ADMIN_URL
 
 
 @contextmanager
 def private_database(label: str) -> Iterator[str]:
     """Create ``civicpulse_test_<label>_<random>`` at head, yield its URL, drop it."""
-    name = f"civicpulse_test_{label}_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    try:
-        engine = make_engine(url)
-        upgrade(engine)
-        engine.dispose()
+    with scratch_database(ADMIN_URL, f"civicpulse_test_{label}") as url:
         yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
