@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any
 
 import h3
 import numpy as np
+import shapely
+from h3.api import basic_int as h3i
 from numpy.typing import NDArray
 from sqlalchemy import Connection, text
 
@@ -57,31 +60,63 @@ def cell_polygon_wkt(cell: int) -> str:
     return "POLYGON((" + ",".join(coords) + "))"
 
 
-def _cell_rows(run_id: int, cells: CellResult) -> list[tuple[Any, ...]]:
+def cell_polygons_ewkb(cells: NDArray[np.int64]) -> list[str]:
+    """The polygons of H3 cells as hex EWKB (SRID 4326), vertices rounded to 1e-7°.
+
+    The same geometries as :func:`cell_polygon_wkt` (the rounding snaps the
+    vertices two neighbours share), built column-wise: formatting the WKT took
+    ~20 µs per cell (0.6 s for 30k cells), and PostGIS parses WKB faster.
+
+    >>> c = h3.str_to_int(h3.latlng_to_cell(25.77, -80.19, 9))
+    >>> shapely.from_wkb(cell_polygons_ewkb(np.array([c]))[0]).equals(
+    ...     shapely.from_wkt(cell_polygon_wkt(c)))
+    True
+    """
+    rings = [h3i.cell_to_boundary(c) for c in cells.tolist()]
+    sizes = np.fromiter(map(len, rings), dtype=np.int64, count=len(rings))
+    out: list[str] = [""] * len(rings)
+    # Hexagons have 6 vertices, pentagons 5, cells across an icosahedron edge more:
+    # one vectorised batch per vertex count.
+    for size in np.unique(sizes).tolist():
+        members = np.flatnonzero(sizes == size)
+        latlng = np.array([rings[i] for i in members.tolist()], dtype=np.float64)
+        coords = np.round(latlng.reshape(-1, size, 2)[:, :, ::-1], 7)  # (lng, lat), as WKT had
+        closed = np.concatenate([coords, coords[:, :1]], axis=1)
+        polygons = shapely.set_srid(shapely.polygons(closed), 4326)
+        wkbs = shapely.to_wkb(polygons, hex=True, include_srid=True).tolist()
+        for i, wkb in zip(members.tolist(), wkbs, strict=True):
+            out[i] = wkb
+    return out
+
+
+def _cell_rows(run_id: int, cells: CellResult) -> Iterator[tuple[Any, ...]]:
+    # Whole columns to Python lists first: per-element numpy scalars cost ~10× more.
     n = len(cells.h3)
-    rows = []
-    for i in range(n):
-        rows.append(
-            (
-                run_id,
-                int(cells.h3[i]),
-                int(cells.reports[i]),
-                float(cells.weight[i]),
-                int(cells.reporters[i]),
-                float(cells.gi_z[i]),
-                float(cells.gi_p[i]),
-                int(cells.gi_bin[i]),
-                int(cells.n_neighbors[i]),
-                bool(cells.no_data[i]),
-                cells.trend[i] if cells.trend is not None else None,
-                int(cells.area_id[i]) if cells.area_id is not None and cells.area_id[i] >= 0 else None,
-                float(cells.priority_score[i]) if cells.priority_score is not None else None,
-                int(cells.priority_rank[i]) if cells.priority_rank is not None else None,
-                json.dumps(cells.components[i]) if cells.components is not None else None,
-                "SRID=4326;" + cell_polygon_wkt(int(cells.h3[i])),
-            )
-        )
-    return rows
+    none: list[Any] = [None] * n
+    area = (
+        [a if a >= 0 else None for a in cells.area_id.astype(np.int64).tolist()]
+        if cells.area_id is not None else none
+    )
+    return zip(
+        repeat(run_id, n),
+        cells.h3.astype(np.int64).tolist(),
+        cells.reports.astype(np.int64).tolist(),
+        cells.weight.astype(np.float64).tolist(),
+        cells.reporters.astype(np.int64).tolist(),
+        cells.gi_z.astype(np.float64).tolist(),
+        cells.gi_p.astype(np.float64).tolist(),
+        cells.gi_bin.astype(np.int64).tolist(),
+        cells.n_neighbors.astype(np.int64).tolist(),
+        cells.no_data.astype(bool).tolist(),
+        list(cells.trend) if cells.trend is not None else none,
+        area,
+        (cells.priority_score.astype(np.float64).tolist()
+         if cells.priority_score is not None else none),
+        cells.priority_rank.astype(np.int64).tolist() if cells.priority_rank is not None else none,
+        [json.dumps(c) for c in cells.components] if cells.components is not None else none,
+        cell_polygons_ewkb(cells.h3),
+        strict=True,
+    )
 
 
 def publish(
