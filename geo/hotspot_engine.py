@@ -55,6 +55,16 @@ Progress = Callable[[int, str], None]
 MIN_TREND_BINS = 6
 
 
+def _most_common(labels: list[str | None]) -> str | None:
+    """The most frequent label; ties go to the alphabetically first (runs must reproduce).
+
+    >>> _most_common(["persistent", "new", "new", "persistent"])
+    'new'
+    """
+    named = sorted(label for label in labels if label is not None)
+    return max(named, key=named.count) if named else None
+
+
 def _noop(_percent: int, _step: str) -> None:
     return None
 
@@ -279,7 +289,7 @@ def _analyse_and_publish(
                 priority_rank=a + 1,
                 components={k2: round(float(v[a]), 6) for k2, v in ranked.area_components.items()},
                 population=float(population[members].sum()) if population is not None else None,
-                trend=max(set(area_trends), key=area_trends.count) if area_trends else None,
+                trend=_most_common(area_trends),
             )
         )
     lap("priority")
