@@ -42,6 +42,8 @@ class CellDay(Base):
     """
 
     __tablename__ = "report_cell_days"
+    # The incremental refresh replaces whole (service, day) groups.
+    __table_args__ = (Index("ix_report_cell_days_service_day", "service_code", "day"),)
 
     service_code: Mapped[str] = mapped_column(String(64), primary_key=True)
     cell: Mapped[int] = mapped_column(BigInteger, primary_key=True)
