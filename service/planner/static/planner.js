@@ -25,7 +25,7 @@ const state = {
   userChoseRun: Boolean(query.get("run")),
   cellsFrom: query.get("cells"), // "tiles" or "geojson" forces a source; else by size
   pendingRun: null,
-  fitted: false,
+  fitted: null, // null, "boundaries" or "run": what the view was fitted to
   shown: null, // {runId, tiles}: what the map draws now
   geojson: new Map(), // "cells:12" / "areas:12" → Promise of the FeatureCollection
   comparison: null,

@@ -62,11 +62,16 @@ export function createRunMap(maplibregl, state) {
     return run && run.counts ? run.counts.cells || 0 : 0;
   }
 
-  /** Fit the view once: later runs keep the planner's pan and zoom. */
-  function fitOnce(box) {
-    if (state.fitted || !box) return;
+  /**
+   * Fit the view once to the first run shown: later runs keep the planner's pan and
+   * zoom. Boundaries may fit the view while no run is shown, but the first run still
+   * takes over (they can arrive first, and may cover more than the city, e.g. a
+   * neighbouring one).
+   */
+  function fitOnce(box, kind = "run") {
+    if (!box || state.fitted === "run" || (state.fitted && kind !== "run")) return;
     map.fitBounds(box, { padding: 30, duration: 0, maxZoom: 15 });
-    state.fitted = true;
+    state.fitted = kind;
   }
 
   /** Keep the shown and compared runs in the address, so a view can be shared. */
@@ -200,7 +205,7 @@ export function createRunMap(maplibregl, state) {
       await mapLoaded;
       map.getSource("boundaries").setData(boundaries);
       // Before any run is drawn, the city's own extent is the best view.
-      if (!state.runA) fitOnce(bboxOf(boundaries));
+      if (!state.runA) fitOnce(bboxOf(boundaries), "boundaries");
     } catch (err) {
       $("layers-msg").textContent = `Districts not loaded: ${err.message}`;
     }
