@@ -171,3 +171,23 @@ def test_auto_rings_records_choice(city):
         ).one()
     assert 1 <= rings <= 6
     assert len(profile) == 6
+
+
+def test_a_cluster_appearing_in_the_final_week_is_a_new_hot_spot(engine):
+    """ArcGIS's "new hot spot": hot in the final time step only, never before."""
+    clear(engine)
+    rng = np.random.default_rng(21)
+    background = scatter(rng, 1500)
+    add_reports(engine, background, days_ago=rng.integers(7, 360, 1500).tolist(), today=TODAY)
+    # TODAY is a Sunday: days 0–6 ago are the final weekly bin.
+    fresh = scatter(rng, 60, spread_m=120)
+    add_reports(engine, fresh, days_ago=rng.integers(0, 7, 60).tolist(), today=TODAY)
+    run_id = _run(engine, resolution=9, rings=1, time_step="week")
+    centre_cell = h3.str_to_int(h3.latlng_to_cell(*CENTRE, 9))
+    with engine.connect() as conn:
+        gi_bin, trend = conn.execute(
+            text("SELECT gi_bin, trend FROM hotspot_cells WHERE run_id = :r AND h3 = :c"),
+            {"r": run_id, "c": centre_cell},
+        ).one()
+    assert gi_bin == 3
+    assert trend == "new_hot_spot"
