@@ -214,6 +214,8 @@ def prepare_data(env: dict[str, str]) -> dict[str, str]:
 
     from geo.db import make_engine
     from geo.demo import DemoError, is_loaded, load_demo
+    from geo.hotspot_params import RunParams
+    from geo.hotspot_runs import create_run, latest_run_id
     from geo.keys import create_key
     from geo.migrate import upgrade
     from service.config import Settings
@@ -236,6 +238,15 @@ def prepare_data(env: dict[str, str]) -> dict[str, str]:
         except DemoError as exc:  # a DATABASE_URL holding a real city: serve that instead
             say(f"not loading the demo city: {exc}")
         with engine.begin() as conn:
+            # A first look at the map needs a finished run: queue the city-wide one and
+            # a lead-paint one (monthly trend) for the worker, unless runs exist.
+            if is_loaded(conn) and latest_run_id(conn) is None and not conn.execute(
+                text("SELECT 1 FROM hotspot_runs WHERE status IN ('queued', 'running')")
+            ).first():
+                for params in ({}, {"services": ["lead_paint"], "time_step": "month",
+                                    "rings": "auto"}):
+                    create_run(conn, RunParams.from_dict(params), trigger="demo")
+                say("queued two hotspot runs; the worker publishes them in a few seconds")
             # Earlier runs' demo keys are revoked so keys do not pile up run after run.
             conn.execute(text("UPDATE api_keys SET revoked_at = now() "
                               "WHERE name LIKE 'make demo %' AND revoked_at IS NULL"))
