@@ -174,9 +174,11 @@ export function addReportsLayer(map, tilejson) {
       id: "reports-cells", type: "line", source: "reports", "source-layer": cellsLayer,
       paint: {
         "line-color": "#5b2a86",
+        // Context, not the message: faint enough that the hot and cold cells read first.
+        "line-opacity": 0.45,
         "line-offset": 3,
         "line-width": ["interpolate", ["linear"], ["sqrt", ["coalesce", ["get", "reports"], 1]],
-          1, 1.5, 10, 4],
+          1, 1, 30, 3],
       },
     }, "selection");
   }
