@@ -24,6 +24,7 @@ from geo.errors import FieldError
 from geo.evidence import exports, links
 from geo.evidence.params import resolve
 from service.api import bp
+from service.api.job_status import JobStatus
 from service.auth import principal, roles_required
 from service.config import Settings
 from service.db import engine
@@ -57,16 +58,9 @@ class ExportIn(BaseModel):
     )
 
 
-class ExportOut(BaseModel):
+class ExportOut(JobStatus):
     """An evidence export's status resource."""
 
-    id: int
-    status: Literal["queued", "running", "succeeded", "failed"]
-    progress: int
-    created_at: dt.datetime
-    started_at: dt.datetime | None
-    finished_at: dt.datetime | None
-    error: str | None = None
     params: dict[str, Any]
     files: list[dict[str, Any]]
     download_url: str | None = Field(None, description="Signed link, valid 24 h, no key needed")

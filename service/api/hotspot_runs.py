@@ -13,6 +13,7 @@ from geo.errors import FieldError
 from geo.hotspot_params import RunParams
 from geo.hotspot_runs import create_run, get_run, list_runs
 from service.api import bp
+from service.api.job_status import JobStatus
 from service.auth import roles_required
 from service.db import engine
 from service.errors import Problem
@@ -49,16 +50,9 @@ class HotspotRunIn(BaseModel):
     priority_weights: PriorityWeightsIn | None = None
 
 
-class HotspotRunOut(BaseModel):
+class HotspotRunOut(JobStatus):
     """A hotspot run's status resource."""
 
-    id: int
-    status: Literal["queued", "running", "succeeded", "failed"]
-    progress: int
-    created_at: dt.datetime
-    started_at: dt.datetime | None
-    finished_at: dt.datetime | None
-    error: str | None = None
     params: dict[str, Any]
     rings: int | None
     counts: dict[str, Any]
