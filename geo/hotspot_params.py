@@ -6,14 +6,15 @@ import datetime as dt
 import hashlib
 import json
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from geo.errors import FieldError
+from geo.stats.priority import PriorityWeights
 
-#: Default weights of the priority score (see ``geo.stats.priority``); a run may
-#: override any of them with ``priority_weights``.
-PRIORITY_COMPONENTS = ("significance", "reports", "trend", "severity", "population")
+#: Components of the priority score (see ``geo.stats.priority``); a run may
+#: override the default weight of any of them with ``priority_weights``.
+PRIORITY_COMPONENTS = tuple(f.name for f in fields(PriorityWeights))
 
 _ALLOWED = {
     "services", "resolution", "rings", "since", "until", "half_life_days", "boundary_id",
