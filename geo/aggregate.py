@@ -6,6 +6,10 @@ re-submitting the same flood ten times counts once) and the distinct reporters
 plus confirmations. It is derived state: :func:`refresh` rebuilds the
 (service, day) groups whose reports changed since the last refresh, found by the
 server-set ``reports.changed_at``; ``full=True`` rebuilds everything.
+
+``report_cell_weeks`` sums those days per ISO week (weeks start on Mondays) for
+week-binned runs; the same refresh rebuilds the (service, week) groups holding
+a rebuilt day, so both tables always describe the same reports.
 """
 
 from __future__ import annotations
@@ -39,9 +43,21 @@ _GROUPS = f"""
     GROUP BY 1, 2, 3
 """
 
+#: The Monday starting ``day``'s ISO week.
+_WEEK = "({day} - (EXTRACT(ISODOW FROM {day})::int - 1))"
+
+# A week's reports, incidents and reporters are the sums of its days': every one
+# of them is counted per (service, cell, day), never across days.
+_WEEKS = f"""
+    SELECT d.service_code, d.cell, {_WEEK.format(day="d.day")} AS week, sum(d.reports),
+           sum(d.incidents), sum(d.reporters), max(d.reporters)
+    FROM {{source}}
+    GROUP BY 1, 2, 3
+"""
+
 
 def refresh(conn: Connection, *, full: bool = False) -> int:
-    """Bring ``report_cell_days`` up to date; returns the number of rows written.
+    """Bring ``report_cell_days`` and its weeks up to date; returns the day rows written.
 
     Runs in the caller's transaction. Concurrent refreshes serialise on an
     advisory lock, so two workers never rebuild the same groups at once.
@@ -65,6 +81,12 @@ def refresh(conn: Connection, *, full: bool = False) -> int:
         # A rebuilt table has no statistics until autovacuum comes by (never, where it
         # is off): the planner then took 5 rows per service and sorted runs' reads on disk.
         conn.execute(text("ANALYZE report_cell_days"))
+        conn.execute(text("TRUNCATE report_cell_weeks"))
+        conn.execute(text(
+            f"INSERT INTO report_cell_weeks {_WEEKS.format(source='report_cell_days d')} "
+            "ORDER BY 3, 2"
+        ))
+        conn.execute(text("ANALYZE report_cell_weeks"))
     else:
         written = _refresh_changed(conn, last - LOOKBACK)
     conn.execute(
@@ -126,5 +148,29 @@ def _refresh_changed(conn: Connection, since: dt.datetime) -> int:
         )
     rows = _GROUPS.replace("FROM reports r", f"FROM {source}").format(where="")
     written = conn.execute(text(f"INSERT INTO report_cell_days {rows}")).rowcount
+    _refresh_weeks(conn)
     conn.execute(text("DROP TABLE touched"))
     return int(written)
+
+
+def _refresh_weeks(conn: Connection) -> None:
+    """Rebuild the (service, week) groups of the ``touched`` days from report_cell_days."""
+    weeks = (
+        f"(SELECT service_code, array_agg(DISTINCT {_WEEK.format(day='day')}) AS weeks "
+        "FROM touched GROUP BY service_code) t"
+    )
+    conn.execute(
+        text(
+            f"DELETE FROM report_cell_weeks w USING {weeks} "
+            "WHERE w.service_code = t.service_code AND w.week = ANY(t.weeks)"
+        )
+    )
+    # One (service_code, day) index range of seven days per group; OFFSET 0 keeps
+    # it so, as for the days above.
+    source = (
+        f"{weeks} CROSS JOIN LATERAL unnest(t.weeks) AS k(week) "
+        "CROSS JOIN LATERAL (SELECT * FROM report_cell_days d "
+        "WHERE d.service_code = t.service_code AND d.day >= k.week AND d.day < k.week + 7 "
+        "OFFSET 0) d"
+    )
+    conn.execute(text(f"INSERT INTO report_cell_weeks {_WEEKS.format(source=source)}"))

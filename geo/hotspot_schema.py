@@ -56,6 +56,30 @@ class CellDay(Base):
     reporters: Mapped[int] = mapped_column(Integer)
 
 
+class CellWeek(Base):
+    """Report_cell_days summed per ISO week (Monday): what week-binned runs read.
+
+    Derived from ``report_cell_days`` in the same refresh and transaction, so the
+    two always agree. Severity is not carried: a service's severity may change,
+    and runs join it when they read.
+    """
+
+    __tablename__ = "report_cell_weeks"
+    # The incremental refresh replaces whole (service, week) groups.
+    __table_args__ = (Index("ix_report_cell_weeks_service_week", "service_code", "week"),)
+
+    service_code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    cell: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    #: the Monday starting the week
+    week: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    #: the sums of the week's days, column for column
+    reports: Mapped[int] = mapped_column(Integer)
+    incidents: Mapped[int] = mapped_column(Integer)
+    reporters: Mapped[int] = mapped_column(Integer)
+    #: the most reporters of one day: runs bound neighbourhoods' reporters by single days
+    peak_day_reporters: Mapped[int] = mapped_column(Integer)
+
+
 class AggregateState(Base):
     """How far the aggregate has been brought up to date."""
 
