@@ -18,7 +18,7 @@ import os
 import subprocess
 import tempfile
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,7 @@ from typing import Any
 import h3
 from sqlalchemy import Connection
 
-from geo.evidence import budget, charts, pdf, periods, query
+from geo.evidence import budget, charts, pdf, periods, query, readme
 from geo.evidence.readme import readme_text
 
 Progress = Callable[[int], None]
@@ -73,10 +73,15 @@ def render(
     cell_rows = [_cell_row(c, components) for c in ev.cells]
     area_rows = [_area_row(a, ev, components, cost_of, chosen, selection) for a in ev.areas]
     if "csv" in formats:
-        _write_csv(data / "hotspot_cells.csv", cell_rows)
-        _write_csv(data / "priority_areas.csv", area_rows)
-        _write_csv(data / "monthly_counts.csv", [_month_row(m, ev) for m in ev.monthly])
-        _write_csv(data / "districts.csv", [_district_row(d) for d in ev.districts])
+        # Headers come from the README's column lists, so an empty file still says
+        # what it would hold (a district with no priority area is a real answer).
+        _write_csv(data / "hotspot_cells.csv", cell_rows, readme.cell_columns(components))
+        _write_csv(data / "priority_areas.csv", area_rows,
+                   readme.area_columns(ev.services, components))
+        _write_csv(data / "monthly_counts.csv", [_month_row(m, ev) for m in ev.monthly],
+                   readme.MONTH_COLUMNS)
+        _write_csv(data / "districts.csv", [_district_row(d) for d in ev.districts],
+                   readme.DISTRICT_COLUMNS)
     if formats & {"geojson", "gpkg"}:  # the GeoPackage is converted from the GeoJSON
         cells_fc = _collection("hotspot_cells", [
             (row, _hexagon(row["h3"])) for row in cell_rows])
@@ -214,13 +219,15 @@ def _csv_value(v: Any) -> str:
     return str(v)
 
 
-def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
+def _write_csv(path: Path, rows: list[dict[str, Any]], columns: Iterable[str]) -> None:
+    header = list(columns)
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    if rows:
-        writer.writerow(list(rows[0]))
-        for row in rows:
-            writer.writerow([_csv_value(v) for v in row.values()])
+    writer.writerow(header)
+    for row in rows:
+        if list(row) != header:  # the README documents exactly these columns, in order
+            raise ValueError(f"{path.name}: columns {list(row)} differ from {header}")
+        writer.writerow([_csv_value(v) for v in row.values()])
     path.write_text(buf.getvalue(), encoding="utf-8")
 
 

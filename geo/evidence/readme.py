@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Sequence
+from typing import Any
 
 from geo.evidence.query import Evidence
 
@@ -62,22 +63,35 @@ def _columns(title: str, columns: dict[str, str]) -> list[str]:
     return [title] + [f"  {k.ljust(width)}  {v}" for k, v in columns.items()] + [""]
 
 
+def _component_columns(components: Sequence[str]) -> dict[str, str]:
+    return {f"component_{c}": f"priority component '{c}', normalised 0-1" for c in components}
+
+
+def cell_columns(components: Sequence[str]) -> dict[str, str]:
+    """hotspot_cells columns in file order, with their descriptions."""
+    cols = {k: v for k, v in CELL_COLUMNS.items() if k != "suppressed"}
+    cols.update(_component_columns(components))
+    cols["suppressed"] = CELL_COLUMNS["suppressed"]
+    return cols
+
+
+def area_columns(services: Sequence[dict[str, Any]], components: Sequence[str]) -> dict[str, str]:
+    """priority_areas columns in file order, with their descriptions."""
+    rest = dict(AREA_COLUMNS)
+    cols = {k: rest.pop(k) for k in ("priority_rank", "area_id", "districts", "cells", "reports")}
+    cols.update({f"problems_{s['code']}": f"{s['name']}: problems (repeats merged) in the period"
+                 for s in services})
+    cols.update({k: rest.pop(k) for k in ("population", "trend", "priority_score")})
+    cols.update(_component_columns(components))
+    cols.update(rest)
+    return cols
+
+
 def readme_text(ev: Evidence, components: Sequence[str], files: Sequence[str]) -> str:
     """The README for this pack (deterministic: no generation time)."""
     last = ev.until - dt.timedelta(days=1)
-    comp = {f"component_{c}": f"priority component '{c}', normalised 0-1" for c in components}
-    problems = {f"problems_{s['code']}": f"{s['name']}: problems (repeats merged) in the period"
-                for s in ev.services}
-    area_cols = dict(AREA_COLUMNS)
-    ordered = {k: area_cols.pop(k) for k in ("priority_rank", "area_id", "districts", "cells",
-                                              "reports")}
-    ordered.update(problems)
-    ordered.update({k: area_cols.pop(k) for k in ("population", "trend", "priority_score")})
-    ordered.update(comp)
-    ordered.update(area_cols)
-    cell_cols = {k: v for k, v in CELL_COLUMNS.items() if k != "suppressed"}
-    cell_cols.update(comp)
-    cell_cols["suppressed"] = CELL_COLUMNS["suppressed"]
+    ordered = area_columns(ev.services, components)
+    cell_cols = cell_columns(components)
     params = dict(ev.params)
     if "geometry" in params.get("area", {}):
         params["area"] = {"name": params["area"]["name"], "geometry": "GeoJSON, see the export"}
