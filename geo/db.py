@@ -19,5 +19,8 @@ def make_engine(url: str, *, pool_size: int = 5, pre_ping: bool = True) -> Engin
         max_overflow=pool_size,
         pool_pre_ping=pre_ping,
         pool_recycle=600,
+        # Errors are logged with their traceback: never with a report's contact,
+        # address or description, which SQLAlchemy would otherwise append.
+        hide_parameters=True,
         future=True,
     )

@@ -226,7 +226,8 @@ def _visible(row: Any, may_see_exact: bool) -> dict[str, Any]:
         "status_notes": notes,
         "service_name": row.service_name,
         "service_code": row.service_code,
-        "description": row.description,
+        # Free text can name a home as surely as an address (as in geo.report_features).
+        "description": None if hidden else row.description,
         "agency_responsible": None,
         "service_notice": None,
         "requested_datetime": row.requested_at,

@@ -39,7 +39,8 @@ def verify(
     if not expires or not sig or not (expires.isascii() and expires.isdigit()) or len(expires) > 12:
         return "invalid"
     expected = signature(secret, export_id, int(expires))
-    if not hmac.compare_digest(expected, sig.lower()):
+    # compare_digest refuses non-ASCII text with a TypeError (a 500): compare bytes.
+    if not hmac.compare_digest(expected.encode(), sig.lower().encode("utf-8")):
         return "invalid"
     if int(expires) < (now if now is not None else time.time()):
         return "expired"

@@ -10,11 +10,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import text
 
 from geo.errors import FieldError
+from geo.features import CELL_PROPERTIES, CELLS_SQL
 from geo.hotspot_params import RunParams
 from geo.hotspot_runs import create_run, get_run, list_runs
+from geo.privacy import MIN_REPORTERS
 from service.api import bp
 from service.api.job_status import JobStatus
-from service.auth import roles_required
+from service.auth import principal, roles_required
 from service.db import engine
 from service.errors import Problem
 from service.idempotency import idempotent, save
@@ -148,20 +150,25 @@ def get_hotspot_run(run_id: int) -> Response:
     return jsonify(_out(_run_or_404(run_id)))
 
 
+# Grant writers are not staff: small counts of aggregated services are hidden from
+# them as on every other hotspot surface (geo.features.SUPPRESS_SQL, ARCHITECTURE "Privacy").
 _CELL_FEATURES = text(
-    """
+    f"""
     SELECT json_build_object('type', 'FeatureCollection', 'run_id', CAST(:r AS bigint),
         'features', coalesce(json_agg(json_build_object(
             'type', 'Feature', 'id', lower(to_hex(c.h3)),
             'geometry', ST_AsGeoJSON(c.geom, 7)::json,
             'properties', json_build_object(
-                'h3', lower(to_hex(c.h3)), 'reports', c.reports, 'weight', c.weight,
+                'h3', lower(to_hex(c.h3)), 'reports', {CELL_PROPERTIES["reports"]},
+                'weight', {CELL_PROPERTIES["weight"]},
                 'gi_z', c.gi_z, 'gi_p', c.gi_p, 'gi_bin', c.gi_bin,
                 'n_neighbors', c.n_neighbors, 'no_data', c.no_data, 'trend', c.trend,
                 'area_id', c.area_id, 'priority_score', c.priority_score,
-                'priority_rank', c.priority_rank, 'components', c.components))
+                'priority_rank', c.priority_rank, 'components',
+                CASE WHEN c.hide AND c.reporters < :min_reporters THEN NULL
+                ELSE c.components END))
             ORDER BY c.h3), '[]'::json))::text
-    FROM hotspot_cells c WHERE c.run_id = :r
+    FROM {CELLS_SQL} WHERE c.run_id = :r
     """
 )
 
@@ -187,8 +194,9 @@ def _finished_layer(run_id: int, query: Any) -> Response:
     if run["status"] != "succeeded":
         raise Problem(409, f"hotspot run {run_id} is {run['status']}; its layers appear when it "
                       "has succeeded", kind="run-not-finished")
+    hide = {"run": run_id, "public": not principal().is_staff, "min_reporters": MIN_REPORTERS}
     with engine().connect() as conn:
-        body = conn.execute(query, {"r": run_id}).scalar_one()
+        body = conn.execute(query, {"r": run_id, **hide}).scalar_one()
     return Response(body, mimetype="application/geo+json")
 
 

@@ -55,7 +55,7 @@ def test_single_reporter_is_suppressed_for_the_public(client, api_keys, report, 
         item = one(client, rid, api_keys.headers(role))
         assert (item["lat"], item["long"]) == (None, None)
         assert (item["address"], item["address_id"], item["media_url"]) == (None, None, None)
-        assert item["description"] == "" and item["service_code"] == "lead_paint"
+        assert item["description"] is None and item["service_code"] == "lead_paint"
 
 
 @pytest.mark.parametrize("role", ["planner", "admin"])
