@@ -17,7 +17,7 @@ from typing import Any, Literal, TypeVar
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from pydantic import BaseModel, ValidationError
 
-from service.errors import Problem, from_validation
+from service.errors import Problem, field_path, from_validation
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -28,16 +28,41 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a number JSON allows")
 
 
+def _nul_field(value: Any, loc: tuple[Any, ...] = ()) -> str | None:
+    """The field path of the first string (value or key) holding a NUL, else None."""
+    if isinstance(value, str):
+        return field_path(loc) if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if "\x00" in key:
+                return field_path((*loc, key.replace("\x00", "")))
+            found = _nul_field(item, (*loc, key))
+            if found:
+                return found
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            found = _nul_field(item, (*loc, i))
+            if found:
+                return found
+    return None
+
+
 def load_json(raw: bytes) -> Any:
-    """Parse a JSON body strictly: NaN/Infinity and invalid UTF-8 are client errors."""
+    """Parse a JSON body strictly: NaN/Infinity, invalid UTF-8 and NUL characters
+    (PostgreSQL text cannot hold them) are client errors."""
     try:
-        return json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+        data = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
     except UnicodeDecodeError as exc:
         raise Problem(400, "body: not valid UTF-8", field="body", kind="invalid-json") from exc
     except ValueError as exc:
         raise Problem(
             400, f"body: invalid JSON ({exc})", field="body", kind="invalid-json"
         ) from exc
+    name = _nul_field(data)
+    if name:
+        raise Problem(422, f"{name}: must not contain NUL characters", kind="validation",
+                      errors=[{"field": name, "message": "must not contain NUL characters"}])
+    return data
 
 
 def json_body() -> Any:
@@ -71,6 +96,10 @@ def query_args(model: type[BaseModel]) -> Any:
         values = [v for v in request.args.getlist(key) if v != ""]
         if not values:
             continue
+        if "\x00" in key or any("\x00" in v for v in values):
+            name = key.replace("\x00", "")
+            raise Problem(400, f"{name}: must not contain NUL characters", kind="validation",
+                          errors=[{"field": name, "message": "must not contain NUL characters"}])
         field = model.model_fields.get(key)
         is_list = field is not None and "list" in str(field.annotation).lower()
         data[key] = values if is_list else values[-1]

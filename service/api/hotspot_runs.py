@@ -124,7 +124,7 @@ class RunListQuery(BaseModel):
     """Paging of the run list."""
 
     model_config = ConfigDict(extra="forbid")
-    page: int = Field(1, ge=1)
+    page: int = Field(1, ge=1, le=100_000)
     page_size: int = Field(50, ge=1, le=250)
 
 

@@ -134,7 +134,8 @@ def feature_key(coll: Collection, feature_id: str) -> Any:
         return features.h3_key(feature_id)
     if coll.family in ("areas", "boundaries"):
         return int(feature_id) if re.fullmatch(r"[0-9]{1,9}", feature_id) else None
-    return feature_id if 0 < len(feature_id) <= 32 else None
+    # No stored id holds a NUL, and PostgreSQL could not even compare one.
+    return feature_id if 0 < len(feature_id) <= 32 and "\x00" not in feature_id else None
 
 
 def extents(conn: Connection, colls: list[Collection]) -> dict[str, Extent]:

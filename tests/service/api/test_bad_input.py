@@ -74,6 +74,11 @@ CASES = [
     ("device-id-empty", _raw(device_id=""), "application/json", 422, "device_id"),
     ("address-too-long", _raw(address_string="x" * 1001), "application/json", 422,
      "address_string"),
+    # PostgreSQL text cannot hold NUL: refused naming the field, not a 500 from the insert.
+    ("description-nul", _raw(description="deep\x00hole"), "application/json", 422,
+     "description"),
+    ("contact-key-nul", _raw(contact={"em\x00ail": "a@b.example"}), "application/json", 422,
+     "contact.email"),
     ("body-is-a-list", b"[]", "application/json", 422, "body"),
     ("body-is-a-string", b'"pothole"', "application/json", 422, "body"),
     ("feature-bad-geometry", json.dumps({"type": "Feature", "geometry": {"type": "Line"},

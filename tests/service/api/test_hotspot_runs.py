@@ -53,6 +53,7 @@ def test_who_may_read_runs(client, api_keys, city, role, status):
         ({"measure": "vibes"}, "measure"),
         ({"colour": "red"}, "colour"),
         ({"priority_weights": {"luck": 1}}, "priority_weights.luck"),
+        ({"services": ["pot\x00hole"]}, "services[0]"),
     ],
 )
 def test_bad_parameters_name_the_field(client, api_keys, city, body, field):
@@ -110,3 +111,15 @@ def test_unknown_run_is_404(client, api_keys, city):
     for path in ("/api/v1/hotspot-runs/999999", "/api/v1/hotspot-runs/999999/cells",
                  "/api/v1/hotspot-runs/999999/areas"):
         assert client.get(path, headers=api_keys.headers("planner")).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [("page=0", "page"), ("page=100001", "page"),
+     ("page=16288339781605243355939494428672", "page"),  # was a 500: OFFSET past bigint
+     ("page_size=251", "page_size")],
+)
+def test_bad_list_paging_is_400_naming_the_field(client, api_keys, query, field):
+    resp = client.get(f"/api/v1/hotspot-runs?{query}", headers=api_keys.headers("planner"))
+    assert resp.status_code == 400, resp.get_json()
+    assert resp.get_json()["detail"].startswith(f"{field}:")

@@ -88,6 +88,7 @@ def test_marking_a_duplicate(client, api_keys, engine):
         ({"lat": 10.0}, "long"),
         ({"lat": 91.0, "long": 0.0}, "lat"),
         ({"status_notes": "x" * 4001}, "status_notes"),
+        ({"status_notes": "crew\x00sent"}, "status_notes"),
     ],
 )
 def test_bad_change_is_422_naming_the_field_and_changes_nothing(
@@ -152,7 +153,8 @@ def test_list_pages_do_not_overlap(client, api_keys):
     ("query", "field"),
     [("page_size=0", "page_size"), ("page_size=251", "page_size"), ("page=0", "page"),
      ("page=x", "page"), ("status=fixed", "status"), ("needs_location=maybe", "needs_location"),
-     ("colour=red", "colour")],
+     ("colour=red", "colour"), ("service_code=%00", "service_code"),
+     ("service_code=pot%00hole", "service_code")],
 )
 def test_list_bad_query_is_400(client, api_keys, query, field):
     """Paging outside 1–250 and unknown filters are refused naming the parameter."""

@@ -243,6 +243,9 @@ def test_boundary_kind_filter(client, city, engine):
         ("/ogc/collections/hotspots/items?f=xml", "f"),
         ("/ogc/api?f=yaml", "f"),
         ("/ogc/collections/hotspots/items?limit=1&limit=2", "limit"),
+        # NUL cannot reach PostgreSQL text: a 400 naming the filter, not a 500.
+        ("/ogc/collections/hotspots/items?trend=%00", "trend"),
+        ("/ogc/collections/reports/items?service_code=pot%00hole", "service_code"),
     ],
 )
 def test_unknown_or_bad_parameters_are_400_naming_them(client, city, url, name):
@@ -270,6 +273,7 @@ def test_feature_by_id_and_404s(client, city):
         "/ogc/collections/boundaries/items/99999999",
         "/ogc/collections/boundaries/items/abc",
         "/ogc/collections/reports/items/nope",
+        "/ogc/collections/reports/items/PE-%00",
         "/ogc/collections/nothing",
         "/ogc/collections/nothing/items",
         "/ogc/collections/hotspot-run-999999999/items",
