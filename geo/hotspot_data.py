@@ -229,11 +229,6 @@ def read_cells(
     return totals, series
 
 
-def load_totals(conn: Connection, params: RunParams, today: dt.date) -> CellTotals:
-    """Reports, incidents, weighted incidents and reporters per cell for the run."""
-    return read_cells(conn, params, today)[0]
-
-
 def unlocated_reports(conn: Connection, params: RunParams, today: dt.date) -> int:
     """Reports in the period without a point (address-only): left out, but counted."""
     since, until = period(params, today)

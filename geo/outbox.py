@@ -34,21 +34,25 @@ def add(
     )
 
 
-def signal_reports_changed(conn: Connection, services: list[str]) -> None:
-    """Tell the analysis that reports of ``services`` changed, unless a signal is pending.
+def signal_sql(codes: str) -> str:
+    """SQL inserting a "reports changed" signal for the service codes ``codes`` (a text[]
+    expression), unless one is already pending; used alone and inside intake's CTE.
 
     The job turns signals into at most one pending refresh, which reads whatever
     data is current when it runs, so one undispatched signal stands for all; its
-    id only has to be unique per signal (the outbox row's own id). ``geo.reports``
-    does the same inside its insert statement.
+    id only has to be unique per signal (the outbox row's own id).
     """
-    conn.execute(
-        text(
-            "WITH n AS (SELECT nextval(pg_get_serial_sequence('outbox', 'id')) AS id) "
-            "INSERT INTO outbox (id, queue, job, args, job_id) "
-            "SELECT id, 'analysis', 'reports_changed', CAST(:args AS jsonb), "
-            "'reports-changed:' || id FROM n WHERE NOT EXISTS "
-            "(SELECT 1 FROM outbox o WHERE o.dispatched_at IS NULL AND o.job = 'reports_changed')"
-        ),
-        {"args": json.dumps({"services": services})},
+    return (
+        "INSERT INTO outbox (id, queue, job, args, job_id) "
+        "SELECT n.id, 'analysis', 'reports_changed', jsonb_build_object('services', s.codes), "
+        "'reports-changed:' || n.id "
+        f"FROM (SELECT {codes} AS codes) s, "
+        "LATERAL (SELECT nextval(pg_get_serial_sequence('outbox', 'id')) AS id) n "
+        "WHERE s.codes IS NOT NULL AND NOT EXISTS (SELECT 1 FROM outbox o "
+        "WHERE o.dispatched_at IS NULL AND o.job = 'reports_changed')"
     )
+
+
+def signal_reports_changed(conn: Connection, services: list[str]) -> None:
+    """Tell the analysis that reports of ``services`` changed, unless a signal is pending."""
+    conn.execute(text(signal_sql("CAST(:services AS text[])")), {"services": services})

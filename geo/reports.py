@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from geo import outbox
 from geo.errors import FieldError
 from geo.h3cells import cell_of
 from geo.services import ServiceInfo, check_attributes
@@ -182,7 +183,7 @@ def prepare(
 
 
 _INSERT = text(
-    """
+    f"""
     WITH input AS (
         SELECT * FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS x(
             idx int, public_id text, client_id uuid, service_code text, description text,
@@ -212,13 +213,7 @@ _INSERT = text(
         SELECT ins.id, 'submitted', ins.status, i.app_key_id FROM ins JOIN input i USING (public_id)
     ), signal AS (
         -- "Reports changed" for the hotspot refresh, unless one is already pending.
-        INSERT INTO outbox (id, queue, job, args, job_id)
-        SELECT n.id, 'analysis', 'reports_changed', jsonb_build_object('services', s.codes),
-               'reports-changed:' || n.id
-        FROM (SELECT array_agg(DISTINCT service_code) AS codes FROM ins) s,
-             LATERAL (SELECT nextval(pg_get_serial_sequence('outbox', 'id')) AS id) n
-        WHERE s.codes IS NOT NULL AND NOT EXISTS (
-            SELECT 1 FROM outbox o WHERE o.dispatched_at IS NULL AND o.job = 'reports_changed')
+        {outbox.signal_sql("(SELECT array_agg(DISTINCT service_code) FROM ins)")}
     )
     SELECT ins.*, i.idx FROM ins JOIN input i USING (public_id)
     """
