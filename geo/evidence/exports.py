@@ -19,7 +19,6 @@ from typing import Any
 from sqlalchemy import Connection, Engine, text
 
 from geo import aggregate, outbox
-from geo.evidence import pack
 
 EXPORT_JOB = "render_export"
 _COLUMNS = (
@@ -125,6 +124,10 @@ def render(
     never sees half a pack. A second delivery of a succeeded export does nothing;
     any other re-run starts again from scratch. Failures are recorded and re-raised.
     """
+    # Rendering pulls in matplotlib and ReportLab (~0.5 s); only the job needs them,
+    # not every web process and CLI command that records or reads exports.
+    from geo.evidence import pack
+
     with engine.begin() as conn:
         params = claim(conn, export_id)
     if params is None:
