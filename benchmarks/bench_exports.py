@@ -32,14 +32,14 @@ import numpy as np
 from sqlalchemy import Engine, text
 
 from benchmarks.bench_hotspots import bench_database, copy_reports, load_city, synthetic_reports
-from geo import aggregate
 from geo.db import make_engine
 from geo.evidence import exports
 from geo.evidence.params import resolve
 from geo.h3cells import parent_sql
-from geo.hotspot_params import RunParams
-from geo.hotspot_runs import create_run
-from geo.hotspot_store import AreaResult, CellResult, publish
+from geo.hotspots import aggregate
+from geo.hotspots.params import RunParams
+from geo.hotspots.publish import AreaResult, CellResult, publish
+from geo.hotspots.runs import create_run
 
 TARGET_S = 15.0
 #: Progress marks of ``geo.evidence.pack.render`` and what finished at each.

@@ -44,12 +44,12 @@ import psycopg
 from sqlalchemy import Engine, text
 
 from benchmarks.support import bench_database, libpq, median, table, verdict
-from geo import aggregate
 from geo.db import make_engine
-from geo.hotspot_data import period, time_cube
-from geo.hotspot_engine import execute
-from geo.hotspot_params import RunParams
-from geo.hotspot_runs import create_run
+from geo.hotspots import aggregate
+from geo.hotspots.engine import execute
+from geo.hotspots.params import RunParams
+from geo.hotspots.read import period, time_cube
+from geo.hotspots.runs import create_run
 from geo.services import load_services
 from geo.stats import emerging_hotspots, latlng_to_cells, neighbourhoods
 
@@ -393,11 +393,11 @@ _PEAK = "print(next(l.split()[1] for l in open('/proc/self/status') if l.startsw
 _WORKER = f"""
 import datetime as dt, sys
 from geo.db import make_engine
-from geo.hotspot_engine import execute
+from geo.hotspots.engine import execute
 execute(make_engine(sys.argv[1]), int(sys.argv[2]), today=dt.date.fromisoformat(sys.argv[3]))
 {_PEAK}
 """
-_IMPORTS_ONLY = f"import geo.db, geo.hotspot_engine\n{_PEAK}"
+_IMPORTS_ONLY = f"import geo.db, geo.hotspots.engine\n{_PEAK}"
 
 
 def child_peak_mb(code: str, *args: str) -> float:

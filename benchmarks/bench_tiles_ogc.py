@@ -3,16 +3,16 @@
 Creates its own database ``civicpulse_bench_<random>`` (dropped at the end, also on
 failure), loads ``--reports`` synthetic reports (numpy + h3, by COPY) and one
 finished hotspot run over a city of 5,419 resolution-9 cells (published with
-``geo.hotspot_store.publish``), starts the app under gunicorn (2 workers, gthread,
+``geo.hotspots.publish.publish``), starts the app under gunicorn (2 workers, gthread,
 as ``civicpulse serve`` does) on a free port, and measures with a keep-alive client:
 
 (a) every hotspot tile of the city at zoom 12–14, ``--rounds`` passes after a
     warm-up pass, ``Accept-Encoding: gzip``: p50 and p99 over HTTP;
-(b) the floor: the same statement (``geo.tiles.tile_sql``) from psycopg in this
+(b) the floor: the same statement (``geo.layers.tiles.tile_sql``) from psycopg in this
     process; the median per-tile difference is the server's overhead;
 (c) a 304 revalidation of every tile (``If-None-Match`` with its ETag);
 (d) OGC ``items`` pages of 1,000 cells (and of 100) over HTTP, beside the same
-    SQL (``geo.features.collect``) in this process;
+    SQL (``geo.layers.features.collect``) in this process;
 (e) with ``--pygeoapi VENV`` (a virtualenv holding pygeoapi and gunicorn, kept
     apart from ours), pygeoapi's PostgreSQL provider serving the same table under
     gunicorn with 2 workers, through the same client.
@@ -52,12 +52,12 @@ from sqlalchemy.dialects.postgresql import psycopg as pg_psycopg
 from sqlalchemy.engine import make_url
 
 from benchmarks.support import bench_database, libpq
-from geo import features, tiles
 from geo.db import make_engine
-from geo.hotspot_params import RunParams
-from geo.hotspot_runs import create_run
-from geo.hotspot_store import AreaResult, CellResult, publish
+from geo.hotspots.params import RunParams
+from geo.hotspots.publish import AreaResult, CellResult, publish
+from geo.hotspots.runs import create_run
 from geo.keys import create_key
+from geo.layers import features, tiles
 from geo.services import load_services
 
 ADMIN_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")

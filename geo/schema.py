@@ -315,8 +315,3 @@ class Boundary(Base):
     geom: Mapped[Any] = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=False))
     properties: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
 
-
-# The hotspot tables live in their own module; importing it here puts them in
-# ``Base.metadata`` for Alembic and for anyone who imports the schema.
-from geo import hotspot_schema  # noqa: E402,F401
-from geo.evidence import schema as evidence_schema  # noqa: E402,F401

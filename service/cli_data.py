@@ -76,7 +76,7 @@ def reports_import(file: Path, indexes: str) -> None:
     Reports whose service_request_id is already stored are skipped, so a file
     can be imported again safely.
     """
-    from geo.importer import import_file
+    from geo.reports.importer import import_file
 
     settings = _settings()
     engine = make_engine(settings.database_url)
@@ -107,7 +107,7 @@ def reports_import(file: Path, indexes: str) -> None:
 @click.option("--replace", is_flag=True, help="Replace the demo city if it is already loaded.")
 def demo_data(count: int, seed: int, replace: bool) -> None:
     """Load Port Ellis, a generated demo city: services, districts and a year of reports."""
-    from geo.demo import DemoError, load_demo
+    from geo.demo.build import DemoError, load_demo
 
     settings = _settings()
     engine = make_engine(settings.database_url)

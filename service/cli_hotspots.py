@@ -9,7 +9,7 @@ import click
 
 from geo.db import make_engine
 from geo.errors import FieldError
-from geo.hotspot_params import RunParams
+from geo.hotspots.params import RunParams
 
 
 def register(main: click.Group) -> None:
@@ -39,8 +39,8 @@ def hotspots_run(
     measure: str, time_step: str, wait: bool,
 ) -> None:
     """Queue a hotspot run (a worker runs it), or with --wait run it now and print the result."""
-    from geo.hotspot_engine import execute
-    from geo.hotspot_runs import create_run, get_run
+    from geo.hotspots.engine import execute
+    from geo.hotspots.runs import create_run, get_run
     from service.cli import settings
 
     raw = {

@@ -213,9 +213,9 @@ def prepare_data(env: dict[str, str]) -> dict[str, str]:
     from sqlalchemy import text
 
     from geo.db import make_engine
-    from geo.demo import DemoError, is_loaded, load_demo
-    from geo.hotspot_params import RunParams
-    from geo.hotspot_runs import create_run, latest_run_id
+    from geo.demo.build import DemoError, is_loaded, load_demo
+    from geo.hotspots.params import RunParams
+    from geo.hotspots.runs import create_run, latest_run_id
     from geo.keys import create_key
     from geo.migrate import upgrade
     from service.config import Settings

@@ -4,8 +4,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
+from geo.metadata import metadata
 from geo.migrate import alembic_config, include_object
-from geo.schema import Base
 
 
 def test_single_head():
@@ -18,5 +18,5 @@ def test_models_match_migrations(engine):
         ctx = MigrationContext.configure(
             conn, opts={"compare_type": True, "include_object": include_object}
         )
-        diff = compare_metadata(ctx, Base.metadata)
+        diff = compare_metadata(ctx, metadata)
     assert diff == []

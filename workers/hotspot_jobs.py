@@ -7,9 +7,9 @@ from typing import Any
 
 from rq import get_current_job
 
-from geo.hotspot_engine import execute
-from geo.hotspot_params import RunParams
-from geo.hotspot_runs import request_refresh, requeue_stale
+from geo.hotspots.engine import execute
+from geo.hotspots.params import RunParams
+from geo.hotspots.runs import request_refresh, requeue_stale
 from workers import context
 
 log = logging.getLogger("civicpulse.jobs")

@@ -13,7 +13,7 @@ from typing import Any
 
 from rq import get_current_job
 
-from geo import photos
+from geo.reports import photos
 from workers import context
 
 log = logging.getLogger("civicpulse.jobs")

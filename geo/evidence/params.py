@@ -16,7 +16,7 @@ from shapely.geometry import shape
 from sqlalchemy import Connection, text
 
 from geo.errors import FieldError
-from geo.hotspot_runs import get_run, latest_run_id
+from geo.hotspots.runs import get_run, latest_run_id
 
 FORMATS = ("pdf", "csv", "geojson", "gpkg")
 #: A drawn area is for a neighbourhood, not a coastline: more vertices than this

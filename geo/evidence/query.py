@@ -23,8 +23,8 @@ from sqlalchemy import Connection, text
 
 from geo.evidence import periods
 from geo.h3cells import parent_sql
-from geo.hotspot_runs import get_run
-from geo.hotspot_schema import AGGREGATE_RESOLUTION
+from geo.hotspots.runs import get_run
+from geo.hotspots.schema import AGGREGATE_RESOLUTION
 from geo.privacy import MIN_REPORTERS
 
 

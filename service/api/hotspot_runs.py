@@ -10,9 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import text
 
 from geo.errors import FieldError
-from geo.features import CELL_PROPERTIES, CELLS_SQL
-from geo.hotspot_params import RunParams
-from geo.hotspot_runs import create_run, get_run, list_runs
+from geo.hotspots.params import RunParams
+from geo.hotspots.runs import create_run, get_run, list_runs
+from geo.layers.features import CELL_PROPERTIES, CELLS_SQL
 from geo.privacy import MIN_REPORTERS
 from service.api import bp
 from service.api.job_status import JobStatus
@@ -151,7 +151,7 @@ def get_hotspot_run(run_id: int) -> Response:
 
 
 # Grant writers are not staff: small counts of aggregated services are hidden from
-# them as on every other hotspot surface (geo.features.SUPPRESS_SQL, ARCHITECTURE "Privacy").
+# them as on every other hotspot surface (geo.layers.features.SUPPRESS_SQL, ARCHITECTURE "Privacy").
 _CELL_FEATURES = text(
     f"""
     SELECT json_build_object('type', 'FeatureCollection', 'run_id', CAST(:r AS bigint),

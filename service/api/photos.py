@@ -1,6 +1,6 @@
 """Photos on the native API: upload one, read it back stripped, read its thumbnail.
 
-Who may read a photo (``geo.photos.may_view``): anyone, once it is linked to a
+Who may read a photo (``geo.reports.photos.may_view``): anyone, once it is linked to a
 report of a public service; otherwise planners, admins and the app key that
 uploaded it. Everyone else gets 404, so a photo's existence is not confirmed.
 
@@ -18,8 +18,8 @@ from flask import Response, current_app, jsonify, request, send_file, url_for
 from pydantic import BaseModel
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from geo import photos
 from geo.errors import FieldError
+from geo.reports import photos
 from service.api import bp
 from service.auth import principal, roles_required
 from service.config import Settings

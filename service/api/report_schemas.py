@@ -17,7 +17,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from geo.privacy import public_point
-from geo.reports import CreatedReport, NewReport
+from geo.reports.intake import CreatedReport, NewReport
 from geo.schema import REPORT_STATUSES
 
 # Strict: a phone that sends "45.1" as a string has a bug worth hearing about.

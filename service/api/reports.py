@@ -17,9 +17,9 @@ from flask import Response, current_app, jsonify, url_for
 from pydantic import ValidationError
 from sqlalchemy import Connection
 
-from geo import report_queries as queries
-from geo import reports
 from geo.errors import FieldError, NotFound
+from geo.reports import intake as reports
+from geo.reports import queries
 from service import caches
 from service.api import bp
 from service.api.report_schemas import (

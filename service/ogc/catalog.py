@@ -14,11 +14,12 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from geo import feature_extents, features, report_features
-from geo.feature_extents import Extent
-from geo.features import FeatureQuery, Filter, Source
-from geo.hotspot_runs import latest_run_id
+from geo.hotspots.runs import latest_run_id
 from geo.keys import Principal
+from geo.layers import extents as feature_extents
+from geo.layers import features, report_features
+from geo.layers.extents import Extent
+from geo.layers.features import FeatureQuery, Filter, Source
 from service.errors import Problem
 from service.ogc.links import GEOJSON, HTML, JSON, link
 

@@ -14,7 +14,7 @@ import re
 from flask import request
 
 from geo.errors import FieldError
-from geo.features import FeatureQuery, Filter, Interval, parse_filter
+from geo.layers.features import FeatureQuery, Filter, Interval, parse_filter
 from service.errors import Problem
 
 DEFAULT_LIMIT = 100

@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Response, request
 
-from geo import features
+from geo.layers import features
 from service.auth import principal
 from service.db import engine
 from service.errors import Problem

@@ -19,7 +19,7 @@ from werkzeug.datastructures import MultiDict
 
 from geo.errors import FieldError
 from geo.keys import Principal
-from geo.open311_search import MAX_RADIUS_M, STATUS_GROUPS, Near, SearchFilter
+from geo.reports.search import MAX_RADIUS_M, STATUS_GROUPS, Near, SearchFilter
 from service.auth import principal
 from service.config import Settings
 from service.errors import Problem

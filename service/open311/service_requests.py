@@ -1,8 +1,8 @@
 """Open311 service requests: create (POST), search, read one, and exchange a token.
 
-Creating goes through :mod:`geo.reports` (the one intake path), so a report made
+Creating goes through :mod:`geo.reports.intake` (the one intake path), so a report made
 here is checked and stored exactly like one from the native API. Reading goes
-through :mod:`geo.open311_search`, which applies the privacy rule: only planners
+through :mod:`geo.reports.search`, which applies the privacy rule: only planners
 and admins see exact points and addresses of aggregated services.
 """
 
@@ -12,8 +12,8 @@ import datetime as dt
 from typing import Any
 
 from geo.errors import FieldError
-from geo.open311_search import SearchFilter, request_id_for_token, search
-from geo.reports import NewReport, insert, prepare
+from geo.reports.intake import NewReport, insert, prepare
+from geo.reports.search import SearchFilter, request_id_for_token, search
 from service import caches
 from service.db import engine
 from service.errors import Problem

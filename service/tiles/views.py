@@ -1,7 +1,7 @@
 """Vector tile routes: ``/tiles/{layer}/{z}/{x}/{y}.mvt`` and TileJSON at ``/tiles/{layer}.json``.
 
 A tile answer is cacheable: its ETag is derived from the layer's data version
-(:func:`geo.tiles.version`, a few indexed reads), the tile address, the caller's
+(:func:`geo.layers.tiles.version`, a few indexed reads), the tile address, the caller's
 view (public or staff) and the filters, so ``If-None-Match`` is answered with a
 304 before any tile SQL runs.
 """
@@ -17,10 +17,11 @@ from typing import Any
 
 from flask import Response, current_app, request
 
-from geo import feature_extents, features, tiles
 from geo.errors import NotFound
-from geo.feature_extents import Extent
-from geo.hotspot_runs import latest_run_id
+from geo.hotspots.runs import latest_run_id
+from geo.layers import extents as feature_extents
+from geo.layers import features, tiles
+from geo.layers.extents import Extent
 from service.auth import principal
 from service.db import engine
 from service.errors import Problem

@@ -22,10 +22,10 @@ import numpy as np
 import pytest
 from sqlalchemy import text
 
-from geo.hotspot_params import RunParams
-from geo.hotspot_runs import create_run
-from geo.hotspot_store import AreaResult, CellResult, publish
-from geo.reports import device_hash
+from geo.hotspots.params import RunParams
+from geo.hotspots.publish import AreaResult, CellResult, publish
+from geo.hotspots.runs import create_run
+from geo.reports.intake import device_hash
 from tests.conftest import SECRET
 from tests.photo_samples import jpeg
 

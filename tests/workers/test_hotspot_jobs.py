@@ -10,9 +10,9 @@ from rq import Queue, SimpleWorker
 from rq.job import Job
 from sqlalchemy import text
 
-from geo.hotspot_params import RunParams
-from geo.hotspot_runs import create_run, latest_run_id, requeue_stale
-from tests.geo.hotspot_fixtures import add_reports, clear, scatter
+from geo.hotspots.params import RunParams
+from geo.hotspots.runs import create_run, latest_run_id, requeue_stale
+from tests.geo.hotspots.fixtures import add_reports, clear, scatter
 from workers import context
 from workers.hotspot_jobs import run_hotspots
 from workers.queues import QUEUE_NAMES, enqueue
@@ -81,7 +81,7 @@ def test_failure_mid_run_leaves_nothing_visible_and_retry_succeeds(city, rq_redi
     with city.begin() as conn:
         run_id = create_run(conn, RunParams(), enqueue=False)
 
-    import geo.hotspot_engine as engine_module
+    import geo.hotspots.engine as engine_module
 
     def broken_publish(*args, **kwargs):
         raise RuntimeError("disk full while writing cells")

@@ -11,7 +11,8 @@ from rq import Queue, SimpleWorker, Worker
 from rq.job import Job, JobStatus
 from sqlalchemy import text
 
-from geo import photos, reports
+from geo.reports import intake as reports
+from geo.reports import photos
 from geo.services import services_by_code
 from service.cli import main
 from service.observability import JsonFormatter

@@ -5,7 +5,7 @@ tests sharing a database never see each other's reports in their area. Every
 report carries contact details, a device id, an address and a description that
 name a resident: the pack must contain none of them.
 
-The run is published by hand (``geo.hotspot_store.publish``) with a plain Gi*
+The run is published by hand (``geo.hotspots.publish.publish``) with a plain Gi*
 and no FDR: the pack only reads what a run stores, so the engine is not needed.
 """
 
@@ -22,12 +22,12 @@ import h3
 import numpy as np
 from sqlalchemy import Engine, text
 
-from geo import aggregate
 from geo.h3cells import cell_of
-from geo.hotspot_params import RunParams
-from geo.hotspot_runs import create_run
-from geo.hotspot_store import AreaResult, CellResult, publish
-from geo.reports import device_hash
+from geo.hotspots import aggregate
+from geo.hotspots.params import RunParams
+from geo.hotspots.publish import AreaResult, CellResult, publish
+from geo.hotspots.runs import create_run
+from geo.reports.intake import device_hash
 
 SECRET = "test-secret-key-0123456789"
 CENTRE = (44.0, -103.0)

@@ -15,8 +15,8 @@ from sqlalchemy import text
 from geo.errors import FieldError
 from geo.evidence import exports, links
 from geo.evidence.params import MAX_VERTICES, resolve
-from geo.hotspot_params import RunParams
-from geo.hotspot_runs import create_run
+from geo.hotspots.params import RunParams
+from geo.hotspots.runs import create_run
 from tests.conftest import SECRET
 from tests.geo.evidence import city as synthetic
 from workers import context

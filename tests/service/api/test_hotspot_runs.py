@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from sqlalchemy import text
 
-from geo.hotspot_engine import execute
-from tests.geo.hotspot_fixtures import add_reports, clear, scatter
+from geo.hotspots.engine import execute
+from tests.geo.hotspots.fixtures import add_reports, clear, scatter
 
 TODAY = dt.date.today()
 

@@ -7,7 +7,7 @@ import uuid
 import pytest
 from sqlalchemy import text
 
-from geo.report_queries import bbox_degrees
+from geo.reports.queries import bbox_degrees
 
 from .reports_support import assert_problem, counts, create, point_at, spot
 

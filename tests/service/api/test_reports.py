@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from geo.h3cells import cell_of, parent
 from geo.privacy import GENERALISED_RESOLUTION
-from geo.reports import device_hash
+from geo.reports.intake import device_hash
 
 from .reports_support import assert_problem, counts, create, key_id, report
 

@@ -17,9 +17,9 @@ import numpy as np
 from sqlalchemy import Engine, text
 
 from geo.h3cells import cell_of
-from geo.hotspot_params import RunParams
-from geo.hotspot_runs import create_run
-from geo.hotspot_store import AreaResult, CellResult, publish
+from geo.hotspots.params import RunParams
+from geo.hotspots.publish import AreaResult, CellResult, publish
+from geo.hotspots.runs import create_run
 
 BASE = (47.3769, 8.5417)
 UTC = dt.UTC

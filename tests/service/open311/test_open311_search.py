@@ -8,7 +8,7 @@ import uuid
 import pytest
 from sqlalchemy import text
 
-from geo.reports import tracking_token
+from geo.reports.intake import tracking_token
 
 from .open311_helpers import BASE, error_of, parse_xml, shift
 

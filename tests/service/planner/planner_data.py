@@ -8,10 +8,10 @@ import h3
 import numpy as np
 from sqlalchemy import Connection, Engine, text
 
-from geo.hotspot_params import RunParams
-from geo.hotspot_runs import create_run
-from geo.hotspot_store import AreaResult, CellResult, publish
-from tests.geo.hotspot_fixtures import add_reports
+from geo.hotspots.params import RunParams
+from geo.hotspots.publish import AreaResult, CellResult, publish
+from geo.hotspots.runs import create_run
+from tests.geo.hotspots.fixtures import add_reports
 
 CENTRE = (41.05, -73.54)
 

@@ -21,7 +21,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from sqlalchemy import text
 from werkzeug.serving import make_server
 
-from geo.hotspot_runs import latest_run_id
+from geo.hotspots.runs import latest_run_id
 from tests.service.planner.planner_data import (
     PlannerCity,
     build_city,

@@ -13,7 +13,8 @@ from typing import Any
 import h3
 from sqlalchemy import Connection, text
 
-from geo.features import (
+from geo.h3cells import parent_sql
+from geo.layers.features import (
     FeatureQuery,
     Filter,
     Source,
@@ -22,7 +23,6 @@ from geo.features import (
     feature_json_sql,
     filter_parser,
 )
-from geo.h3cells import parent_sql
 from geo.privacy import GENERALISED_RESOLUTION, MIN_REPORTERS
 from geo.schema import REPORT_STATUSES
 

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from geo import outbox
-from geo.hotspot_params import RunParams
+from geo.hotspots.params import RunParams
 
 RUN_JOB = "hotspot_run"
 

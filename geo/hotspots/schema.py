@@ -37,7 +37,7 @@ AGGREGATE_RESOLUTION = 9
 class CellDay(Base):
     """Reports per service, resolution-9 cell and day: what runs read instead of raw rows.
 
-    Derived state, refreshed from ``reports`` by :func:`geo.aggregate.refresh`
+    Derived state, refreshed from ``reports`` by :func:`geo.hotspots.aggregate.refresh`
     (incrementally after new reports, fully on demand); never edited by hand.
     """
 

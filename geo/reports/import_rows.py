@@ -1,7 +1,7 @@
 """One row of a report import: checked, converted and rendered as a COPY text line.
 
 Row-level checks live here so each message can name its row and column; the
-H3 cell and the device hash are computed on the way (see :mod:`geo.importer`).
+H3 cell and the device hash are computed on the way (see :mod:`geo.reports.importer`).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 import h3.api.basic_int as h3int
 
 from geo.errors import FieldError
-from geo.reports import MAX_DESCRIPTION
+from geo.reports.intake import MAX_DESCRIPTION
 from geo.schema import REPORT_STATUSES, STORED_H3_RESOLUTION
 from geo.services import ServiceInfo, check_attributes
 
@@ -85,7 +85,7 @@ class RowConverter:
         self.seen: dict[str, str] = {}
         self.result = ImportResult()
         # HMAC state after the key and the "device|" prefix: per device only the id
-        # is hashed (same digest as geo.reports.device_hash, about half the cost).
+        # is hashed (same digest as geo.reports.intake.device_hash, about half the cost).
         self._keyed = hmac.new(secret.encode(), b"device|", hashlib.sha256)
         self._hashes: dict[str, str] = {}
 

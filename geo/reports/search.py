@@ -35,7 +35,7 @@ from geo.privacy import (
     public_point,
     reporter_count_sql,
 )
-from geo.reports import token_digest
+from geo.reports.intake import token_digest
 
 #: Open311 knows only ``open`` and ``closed``; our workflow states map onto them.
 STATUS_GROUPS: dict[str, tuple[str, ...]] = {
@@ -226,7 +226,7 @@ def _visible(row: Any, may_see_exact: bool) -> dict[str, Any]:
         "status_notes": notes,
         "service_name": row.service_name,
         "service_code": row.service_code,
-        # Free text can name a home as surely as an address (as in geo.report_features).
+        # Free text can name a home as surely as an address (as in geo.layers.report_features).
         "description": None if hidden else row.description,
         "agency_responsible": None,
         "service_notice": None,

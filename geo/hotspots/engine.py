@@ -28,8 +28,10 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Connection, Engine, text
 
-from geo import aggregate
-from geo.hotspot_data import (
+from geo.hotspots import aggregate
+from geo.hotspots.params import RunParams
+from geo.hotspots.publish import AreaResult, CellResult, publish
+from geo.hotspots.read import (
     cell_population,
     cells_in_boundary,
     neighbourhood_reporters,
@@ -38,8 +40,6 @@ from geo.hotspot_data import (
     study_boundary,
     unlocated_reports,
 )
-from geo.hotspot_params import RunParams
-from geo.hotspot_store import AreaResult, CellResult, publish
 from geo.privacy import MIN_REPORTERS
 from geo.stats.fdr import gi_bins
 from geo.stats.gistar import gi_star

@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import Engine, text
 
 from geo.db import make_engine
-from geo.demo import DemoError, load_demo
-from geo.demo_city import LANDMARKS, to_lonlat
-from geo.demo_reports import generate
+from geo.demo.build import DemoError, load_demo
+from geo.demo.city import LANDMARKS, to_lonlat
+from geo.demo.reports import generate
 from tests.geo.private_db import private_database
 
 SECRET = "demo-test-secret-012345"

@@ -4,7 +4,7 @@ Every page is one statement: PostgreSQL filters, counts (``numberMatched``),
 pages and builds each Feature with ``json_build_object``/``ST_AsGeoJSON``; Python
 only wraps the resulting array in its envelope, so a 1,000-feature page never
 becomes 1,000 Python objects. Families: hotspot cells and areas of one run,
-reports (privacy-filtered, in :mod:`geo.report_features`) and boundaries.
+reports (privacy-filtered, in :mod:`geo.layers.report_features`) and boundaries.
 """
 
 from __future__ import annotations

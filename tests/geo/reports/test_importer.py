@@ -13,8 +13,8 @@ from sqlalchemy import Engine, text
 
 from geo.db import make_engine
 from geo.h3cells import cell_of
-from geo.importer import RowError, import_file
-from geo.reports import device_hash
+from geo.reports.importer import RowError, import_file
+from geo.reports.intake import device_hash
 from geo.services import load_services
 from tests.geo.private_db import private_database
 

@@ -19,7 +19,7 @@ import datetime as dt
 from sqlalchemy import Connection, text
 
 from geo.h3cells import parent_sql
-from geo.hotspot_schema import AGGREGATE_RESOLUTION
+from geo.hotspots.schema import AGGREGATE_RESOLUTION
 
 #: Transactions that started before a refresh may commit after it; looking this
 #: far back re-aggregates a few groups twice but never misses one.

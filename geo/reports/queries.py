@@ -1,6 +1,6 @@
 """Existing reports: read one, list, change status or place, find nearby, confirm.
 
-Intake (writing new reports) is :mod:`geo.reports`; this module works on reports
+Intake (writing new reports) is :mod:`geo.reports.intake`; this module works on reports
 that exist. Functions take a connection and run inside the caller's transaction.
 """
 

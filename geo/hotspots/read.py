@@ -1,7 +1,7 @@
 """What a hotspot run reads from the database: per-cell totals, the study area, the cube.
 
 All aggregation is SQL over ``report_cell_days`` (resolution 9, see
-``geo.aggregate``): coarser resolutions derive parents by bit arithmetic, finer
+``geo.hotspots.aggregate``): coarser resolutions derive parents by bit arithmetic, finer
 ones read the reports themselves (slower, and said so in the run's timings).
 
 The per-cell totals and the time series of a run come from one pass over the
@@ -26,10 +26,10 @@ from numpy.typing import NDArray
 from psycopg.rows import namedtuple_row
 from sqlalchemy import Connection, text
 
-from geo.aggregate import _GROUPS
 from geo.h3cells import descendants_range_sql, parent_sql
-from geo.hotspot_params import RunParams
-from geo.hotspot_schema import AGGREGATE_RESOLUTION
+from geo.hotspots.aggregate import _GROUPS
+from geo.hotspots.params import RunParams
+from geo.hotspots.schema import AGGREGATE_RESOLUTION
 
 
 @dataclass
@@ -88,7 +88,7 @@ def _source(res: int) -> tuple[str, str]:
 def _weekly_source(params: RunParams, since: dt.date, until: dt.date) -> str | None:
     """The run's rows as whole weeks plus the days of partial end weeks, or None.
 
-    Every count of a week is the sum of its days' (``geo.aggregate``), and the
+    Every count of a week is the sum of its days' (``geo.hotspots.aggregate``), and the
     per-day peak of reporters is kept, so a week-binned run reads the same sums
     from ~half the rows. Not for a half-life (the decay is per day), month bins
     (weeks straddle months), finer resolutions (read from the reports), or a
@@ -325,7 +325,7 @@ def neighbourhood_reporters(
     candidates are checked against the reports themselves: through the h3_cell
     index, distinct devices plus confirmations by others. That reads every report
     of the neighbourhoods, so the engine asks only about the candidates the
-    aggregate cannot settle (``geo.hotspot_engine.reporter_bounds``).
+    aggregate cannot settle (``geo.hotspots.engine.reporter_bounds``).
     """
     if len(centres) == 0:
         return np.zeros(0, dtype=np.int64)

@@ -29,7 +29,7 @@ import psycopg
 from sqlalchemy import Connection, text
 
 from geo import outbox
-from geo.importer_rows import (
+from geo.reports.import_rows import (
     ALIASES,
     FIELDS,
     IGNORED,

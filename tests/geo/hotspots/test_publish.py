@@ -4,9 +4,9 @@ import h3
 import numpy as np
 from sqlalchemy import text
 
-from geo.hotspot_params import RunParams
-from geo.hotspot_runs import create_run, latest_run_id
-from geo.hotspot_store import AreaResult, CellResult, publish
+from geo.hotspots.params import RunParams
+from geo.hotspots.publish import AreaResult, CellResult, publish
+from geo.hotspots.runs import create_run, latest_run_id
 
 
 def _cells(n=7):

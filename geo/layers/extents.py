@@ -1,6 +1,6 @@
 """Collection metadata for the feature families: readable runs, extents in space and time.
 
-Kept apart from :mod:`geo.features` (which builds the features themselves): these
+Kept apart from :mod:`geo.layers.features` (which builds the features themselves): these
 are the cheap reads a collection's description needs, never a scan of its features.
 """
 
@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from geo.features import RUN_PERIOD_SQL
+from geo.layers.features import RUN_PERIOD_SQL
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 from sqlalchemy import text
 
-from geo.hotspot_engine import execute
-from geo.hotspot_params import RunParams
-from geo.hotspot_runs import create_run, latest_run_id
+from geo.hotspots.engine import execute
+from geo.hotspots.params import RunParams
+from geo.hotspots.runs import create_run, latest_run_id
 from geo.stats.gistar import gi_star
 from geo.stats.grid import neighbourhoods
-from tests.geo.hotspot_fixtures import CENTRE, add_reports, clear, scatter
+from tests.geo.hotspots.fixtures import CENTRE, add_reports, clear, scatter
 
 TODAY = dt.date(2026, 11, 1)
 

@@ -20,7 +20,7 @@ import numpy as np
 import shapely
 from numpy.typing import NDArray
 
-from geo.demo_city import (
+from geo.demo.city import (
     DISTRICTS,
     LANDMARKS,
     city_outline,

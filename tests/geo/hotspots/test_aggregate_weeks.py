@@ -9,12 +9,13 @@ import numpy as np
 import pytest
 from sqlalchemy import text
 
-from geo import aggregate, hotspot_data
-from geo.hotspot_data import _weekly_source, read_cells
-from geo.hotspot_engine import execute
-from geo.hotspot_params import RunParams
-from geo.hotspot_runs import create_run
-from tests.geo.hotspot_fixtures import CENTRE, add_reports, clear, scatter
+from geo.hotspots import aggregate
+from geo.hotspots import read as hotspot_data
+from geo.hotspots.engine import execute
+from geo.hotspots.params import RunParams
+from geo.hotspots.read import _weekly_source, read_cells
+from geo.hotspots.runs import create_run
+from tests.geo.hotspots.fixtures import CENTRE, add_reports, clear, scatter
 
 TODAY = dt.date(2026, 11, 4)  # a Wednesday: the run's last week is partial
 

@@ -1,4 +1,4 @@
-"""geo.photos: type by content, GPS read, every piece of metadata removed, atomic storage."""
+"""geo.reports.photos: type by content, GPS read, all metadata removed, atomic storage."""
 
 from __future__ import annotations
 
@@ -10,9 +10,11 @@ from PIL.TiffImagePlugin import IFDRational
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from geo import keys, photos, reports
+from geo import keys
 from geo.errors import FieldError
 from geo.keys import Principal
+from geo.reports import intake as reports
+from geo.reports import photos
 from geo.services import services_by_code
 from tests.photo_samples import (
     gif,

@@ -16,11 +16,11 @@ import pytest
 from sqlalchemy import Engine, text
 
 from geo.db import make_engine
-from geo.demo import load_demo
-from geo.demo_city import LANDMARKS, to_lonlat
-from geo.hotspot_engine import execute
-from geo.hotspot_params import RunParams
-from geo.hotspot_runs import create_run
+from geo.demo.build import load_demo
+from geo.demo.city import LANDMARKS, to_lonlat
+from geo.hotspots.engine import execute
+from geo.hotspots.params import RunParams
+from geo.hotspots.runs import create_run
 from tests.geo.private_db import private_database
 
 SECRET = "demo-hotspot-secret-0123"

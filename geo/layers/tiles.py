@@ -20,11 +20,11 @@ import h3
 from sqlalchemy import Connection, text
 
 from geo.errors import NotFound
-from geo.features import CELL_PROPERTIES, CELLS_SQL, expand_bbox, no_jit
 from geo.h3cells import descendants_range_sql, parent_sql
-from geo.hotspot_store import cell_polygon_wkt
+from geo.hotspots.publish import cell_polygon_wkt
+from geo.layers.features import CELL_PROPERTIES, CELLS_SQL, expand_bbox, no_jit
+from geo.layers.report_features import visible_cells_sql
 from geo.privacy import GENERALISED_RESOLUTION, MIN_REPORTERS
-from geo.report_features import visible_cells_sql
 
 EXTENT = 4096
 BUFFER = 64
@@ -243,7 +243,7 @@ def _report_cells(conn: Connection, req: TileRequest) -> bytes:
     ``ST_AsMVT``. Reports are read from the tile grown by 2.5 cell edges, which holds
     every cell touching the tile whole, so each count is the cell's full count. For
     non-staff an aggregated service counts only in resolution-8 cells that pass the
-    reporter threshold (:func:`geo.report_features.visible_cells_sql`): exactly the reports
+    reporter threshold (:func:`geo.layers.report_features.visible_cells_sql`): exactly the reports
     the public may already see as points, so no zoom level reveals more.
     """
     res = cell_resolution(req.z, req.staff)

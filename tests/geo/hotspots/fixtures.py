@@ -9,7 +9,7 @@ import h3
 import numpy as np
 from sqlalchemy import Engine, text
 
-from geo.reports import NewReport, insert, prepare
+from geo.reports.intake import NewReport, insert, prepare
 from geo.services import services_by_code
 
 SECRET = "test-secret-key-0123456789"
