@@ -25,6 +25,7 @@ test: setup
 lint: setup
 	$(BIN)/ruff check service geo workers tests benchmarks
 	$(BIN)/mypy service geo workers
+	$(BIN)/lint-imports
 
 bench: setup
 	$(BIN)/python -m benchmarks

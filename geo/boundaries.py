@@ -260,9 +260,11 @@ def import_boundaries(
 ) -> BoundaryResult:
     """Import the polygons of a GeoJSON, GeoPackage or Shapefile as boundaries of ``kind``.
 
-    >>> import_boundaries(conn, Path("districts.gpkg"), kind="district",
-    ...                   population_field="POP2020")  # doctest: +SKIP
-    BoundaryResult(inserted=21, updated=0)
+    Example, on a database connection (not run as a doctest)::
+
+        import_boundaries(conn, Path("districts.gpkg"), kind="district",
+                          population_field="POP2020")
+        BoundaryResult(inserted=21, updated=0)
     """
     if kind not in KINDS:
         raise BoundaryFileError("kind", f"must be one of {', '.join(KINDS)}")

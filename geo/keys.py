@@ -42,7 +42,9 @@ def digest(key: str) -> bytes:
 def create_key(conn: Connection, role: str, name: str = "") -> str:
     """Store a new key for ``role`` and return it; it cannot be recovered later.
 
-    >>> key = create_key(conn, "planner", "GIS team")  # doctest: +SKIP
+    Example, on a database connection (not run as a doctest)::
+
+        key = create_key(conn, "planner", "GIS team")
     """
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}")

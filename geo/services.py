@@ -94,9 +94,11 @@ def load_services(conn: Connection, items: Iterable[dict[str, Any]]) -> int:
     ``attributes`` (as in a service definition), ``severity``,
     ``duplicate_radius_m`` and ``privacy``. All are checked before any is written.
 
-    >>> load_services(conn, [{"service_code": "pothole", "service_name": "Pothole",
-    ...                       "privacy": "public"}])  # doctest: +SKIP
-    1
+    Example, on a database connection (not run as a doctest)::
+
+        load_services(conn, [{"service_code": "pothole", "service_name": "Pothole",
+                              "privacy": "public"}])
+        1
     """
     rows = [_check_definition(item, i) for i, item in enumerate(items)]
     for row in rows:

@@ -8,8 +8,8 @@ from flask import Flask
 from redis import Redis
 
 from geo.db import make_engine
+from geo.settings import Settings
 from service import errors, observability
-from service.config import Settings
 
 __version__ = "0.1.0"
 
@@ -18,7 +18,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     """Build the app: settings from the environment (or ``settings``), then blueprints.
 
     ``config`` overrides Flask config keys (tests use it); a missing or malformed
-    setting raises :class:`service.config.ConfigError` here, at start-up.
+    setting raises :class:`geo.settings.ConfigError` here, at start-up.
     """
     settings = settings or Settings.from_env()
     app = Flask(__name__)

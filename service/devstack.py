@@ -218,7 +218,7 @@ def prepare_data(env: dict[str, str]) -> dict[str, str]:
     from geo.hotspots.runs import create_run, latest_run_id
     from geo.keys import create_key
     from geo.migrate import upgrade
-    from service.config import Settings
+    from geo.settings import Settings
 
     settings = Settings.from_env(env)
     engine = make_engine(settings.database_url)

@@ -21,8 +21,8 @@ from geo import keys
 from geo.db import make_engine
 from geo.migrate import scratch_database
 from geo.services import load_services
+from geo.settings import Settings, sqlalchemy_url
 from service import create_app
-from service.config import Settings, sqlalchemy_url
 
 ADMIN_URL = sqlalchemy_url(
     os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")

@@ -14,7 +14,7 @@ import threading
 from sqlalchemy import Engine
 
 from geo.db import make_engine
-from service.config import Settings
+from geo.settings import Settings
 
 _lock = threading.Lock()
 _settings: Settings | None = None

@@ -141,9 +141,11 @@ def load_demo(
     gives the same reports on the same day. Refuses (:class:`DemoError`) a
     database that holds another city, or the demo already, unless ``replace``.
 
-    >>> with engine.begin() as conn:  # doctest: +SKIP
-    ...     load_demo(conn, secret=settings.secret_key, reports=50_000).reports
-    50000
+    Example, on a database connection (not run as a doctest)::
+
+        with engine.begin() as conn:
+            load_demo(conn, secret=settings.secret_key, reports=50_000).reports
+        50000
     """
     _check_target(conn, replace)
     end = end or dt.datetime.now(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)

@@ -33,8 +33,10 @@ def resolve(
     Errors are :class:`~geo.errors.FieldError` naming the field; a run that is
     missing or not finished is a 409 (the request may succeed later as it is).
 
-    >>> resolve(conn, {"area": {"boundary_id": 1}, "run": "latest"})  # doctest: +SKIP
-    {'area': {'boundary_id': 1, 'name': 'Springfield'}, 'run_id': 7, ...}
+    Example, on a database connection (not run as a doctest)::
+
+        resolve(conn, {"area": {"boundary_id": 1}, "run": "latest"})
+        {'area': {'boundary_id': 1, 'name': 'Springfield'}, 'run_id': 7, ...}
     """
     unknown = sorted(set(data) - _ALLOWED)
     if unknown:

@@ -62,8 +62,10 @@ def refresh(conn: Connection, *, full: bool = False) -> int:
     Runs in the caller's transaction. Concurrent refreshes serialise on an
     advisory lock, so two workers never rebuild the same groups at once.
 
-    >>> with engine.begin() as conn:  # doctest: +SKIP
-    ...     refresh(conn)
+    Example, on a database connection (not run as a doctest)::
+
+        with engine.begin() as conn:
+            refresh(conn)
     """
     conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('report_cell_days'))"))
     started = conn.execute(text("SELECT now()")).scalar_one()

@@ -224,10 +224,12 @@ def import_rows(
     until commit) or ``auto``: rebuild only when ``expected_rows`` is at least
     :data:`REBUILD_MIN_ROWS` and outnumbers the reports already there.
 
-    >>> import_rows(conn, [("row 2", ["r1", "pothole", "40.1", "-74.2", "", "closed",
-    ...     "2025-03-01T09:00:00+00:00", "", "", "", "", "", "", ""])],
-    ...     secret=key)  # doctest: +SKIP
-    ImportResult(read=1, inserted=1, skipped=0, address_only=0, services={'pothole'})
+    Example, on a database connection (not run as a doctest)::
+
+        import_rows(conn, [("row 2", ["r1", "pothole", "40.1", "-74.2", "", "closed",
+            "2025-03-01T09:00:00+00:00", "", "", "", "", "", "", ""])],
+            secret=key)
+        ImportResult(read=1, inserted=1, skipped=0, address_only=0, services={'pothole'})
     """
     if indexes not in ("auto", "keep", "rebuild"):
         raise ValueError("indexes must be auto, keep or rebuild")

@@ -251,8 +251,10 @@ def search(conn: Connection, f: SearchFilter) -> list[dict[str, Any]]:
     plus ``photo_id`` (the first linked photo, for ``media_url``). Contacts and
     device ids are never selected.
 
-    >>> search(conn, SearchFilter(service_codes=("pothole",), limit=10))  # doctest: +SKIP
-    [{'service_request_id': 'k3j…', 'status': 'open', …}]
+    Example, on a database connection (not run as a doctest)::
+
+        search(conn, SearchFilter(service_codes=("pothole",), limit=10))
+        [{'service_request_id': 'k3j…', 'status': 'open', …}]
     """
     stmt, params = _query(f)
     return [_visible(row, f.may_see_exact) for row in conn.execute(stmt, params)]

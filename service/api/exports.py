@@ -23,10 +23,10 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from geo.errors import FieldError
 from geo.evidence import exports, links
 from geo.evidence.params import resolve
+from geo.settings import Settings
 from service.api import bp
 from service.api.job_status import JobStatus
 from service.auth import principal, roles_required
-from service.config import Settings
 from service.db import engine
 from service.errors import Problem
 from service.idempotency import idempotent, save

@@ -20,9 +20,9 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from geo.errors import FieldError
 from geo.reports import photos
+from geo.settings import Settings
 from service.api import bp
 from service.auth import principal, roles_required
-from service.config import Settings
 from service.db import engine
 from service.errors import Problem
 from service.idempotency import idempotent

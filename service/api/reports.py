@@ -20,6 +20,7 @@ from sqlalchemy import Connection
 from geo.errors import FieldError, NotFound
 from geo.reports import intake as reports
 from geo.reports import queries
+from geo.settings import Settings
 from service import caches
 from service.api import bp
 from service.api.report_schemas import (
@@ -40,7 +41,6 @@ from service.api.report_schemas import (
     report_view,
 )
 from service.auth import principal, roles_required
-from service.config import Settings
 from service.db import engine
 from service.errors import Problem, from_validation
 from service.idempotency import idempotent, save

@@ -20,8 +20,8 @@ from werkzeug.datastructures import MultiDict
 from geo.errors import FieldError
 from geo.keys import Principal
 from geo.reports.search import MAX_RADIUS_M, STATUS_GROUPS, Near, SearchFilter
+from geo.settings import Settings
 from service.auth import principal
-from service.config import Settings
 from service.errors import Problem
 from service.openapi import validate
 

@@ -8,7 +8,7 @@ import pytest
 from redis import Redis
 from sqlalchemy import text
 
-from service.config import Settings
+from geo.settings import Settings
 from workers import context
 
 

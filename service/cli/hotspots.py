@@ -41,7 +41,7 @@ def hotspots_run(
     """Queue a hotspot run (a worker runs it), or with --wait run it now and print the result."""
     from geo.hotspots.engine import execute
     from geo.hotspots.runs import create_run, get_run
-    from service.cli import settings
+    from service.cli.common import settings
 
     raw = {
         "services": list(categories), "resolution": resolution,

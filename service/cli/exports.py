@@ -17,14 +17,7 @@ from geo.db import make_engine
 from geo.errors import FieldError
 from geo.evidence import exports
 from geo.evidence.params import FORMATS, resolve
-from service.config import ConfigError, Settings
-
-
-def _settings() -> Settings:
-    try:
-        return Settings.from_env()
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
+from service.cli.common import settings as _settings
 
 
 def _area(conn: Connection, value: str) -> dict[str, Any]:

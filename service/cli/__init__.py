@@ -1,4 +1,11 @@
-"""The ``civicpulse`` command line: operations on the database, keys, data and processes."""
+"""The ``civicpulse`` command line: operations on the database, keys, data and processes.
+
+``main`` is the console script. The core commands (``db``, ``keys``, ``services``,
+``serve``) are here; each other area has its module, imported once below and
+registered on ``main``: ``data`` (boundaries, reports import, demo data),
+``hotspots``, ``processes`` (worker, relay) and ``exports``. They import
+:mod:`service.cli.common`, never this module, so there is no import circle.
+"""
 
 from __future__ import annotations
 
@@ -11,15 +18,8 @@ import click
 
 from geo.db import make_engine
 from geo.schema import ROLES
-from service.config import ConfigError, Settings
-
-
-def settings() -> Settings:
-    """Settings from the environment; a bad setting ends the command with its message."""
-    try:
-        return Settings.from_env()
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
+from service.cli import data, exports, hotspots, processes
+from service.cli.common import settings
 
 
 @click.group()
@@ -104,13 +104,8 @@ def serve(host: str, port: int, workers: int) -> None:
     os.execvp(argv[0], argv)
 
 
-# Commands that belong to other areas live beside them and register here.
-from service import cli_data, cli_exports, cli_hotspots, cli_workers  # noqa: E402
-
-cli_data.register(main)
-cli_hotspots.register(main)
-cli_workers.register(main)
-cli_exports.register(main)
+for _area in (data, hotspots, processes, exports):
+    _area.register(main)
 
 if __name__ == "__main__":
     main()

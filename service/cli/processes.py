@@ -12,7 +12,8 @@ from redis.exceptions import RedisError
 from rq import Queue, Worker
 
 from geo.db import make_engine
-from service.config import ConfigError, Settings
+from geo.settings import Settings
+from service.cli import common
 from service.observability import configure_logging
 from workers import context
 from workers.queues import QUEUE_NAMES
@@ -24,10 +25,8 @@ MAX_BURST_ROUNDS = 50
 
 
 def _settings() -> Settings:
-    try:
-        settings = Settings.from_env()
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
+    """Settings for this process's jobs: read once, installed for the worker context."""
+    settings = common.settings()
     context.install(settings)
     return settings
 

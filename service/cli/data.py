@@ -10,14 +10,7 @@ from sqlalchemy.exc import DBAPIError
 
 from geo.db import make_engine
 from geo.errors import FieldError
-from service.config import Settings
-
-
-def _settings() -> Settings:
-    """Settings from the environment (imported late: ``service.cli`` imports this module)."""
-    from service.cli import settings
-
-    return settings()
+from service.cli.common import settings as _settings
 
 
 @click.group()

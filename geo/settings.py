@@ -1,0 +1,123 @@
+"""Configuration: every setting comes from the environment, parsed strictly here.
+
+Both adapters read it: the web service (:mod:`service`) and the workers
+(:mod:`workers`), which must not import each other. Nothing here touches the network.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+DEV_SECRET = "dev-only-not-secret"  # noqa: S105 - used only when CIVICPULSE_ENV is dev/test
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or malformed; raised at start-up, never at a request."""
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "")
+    if raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def _unit_costs(raw: str) -> dict[str, float]:
+    """``CIVICPULSE_UNIT_COSTS``: a JSON object of service code → dollars (≥ 0)."""
+    if not raw:
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:
+        raise ConfigError(f"CIVICPULSE_UNIT_COSTS must be a JSON object: {exc}") from exc
+    if not isinstance(value, dict) or not all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v < float("inf")
+        for v in value.values()
+    ):
+        raise ConfigError('CIVICPULSE_UNIT_COSTS must look like {"flooding": 2500, ...}')
+    return {str(k): float(v) for k, v in value.items()}
+
+
+def sqlalchemy_url(url: str) -> str:
+    """Return ``url`` with the psycopg 3 driver named, as SQLAlchemy needs it.
+
+    >>> sqlalchemy_url("postgresql://u@h/db")
+    'postgresql+psycopg://u@h/db'
+    """
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Validated settings of one CivicPulse process."""
+
+    database_url: str
+    redis_url: str
+    secret_key: str
+    env: str = "production"
+    media_dir: str = "./var/media"
+    export_dir: str = "./var/exports"
+    jurisdiction_id: str = ""
+    max_upload_bytes: int = 10 * 1024 * 1024
+    max_batch: int = 500
+    idempotency_ttl_hours: int = 48
+    refresh_debounce_seconds: int = 120
+    public_base_url: str = ""
+    #: Default dollars per problem by service code, for evidence packs' funding requests.
+    unit_costs: dict[str, float] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read settings from ``env`` (default ``os.environ``); fail fast on bad values."""
+        env = os.environ if env is None else env
+        mode = env.get("CIVICPULSE_ENV", "production")
+        if mode not in ("production", "dev", "test"):
+            raise ConfigError("CIVICPULSE_ENV must be production, dev or test")
+        database_url = env.get("DATABASE_URL", "")
+        if not database_url.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
+            raise ConfigError("DATABASE_URL must be set to a postgresql:// URL")
+        redis_url = env.get("REDIS_URL", "")
+        if not redis_url.startswith(("redis://", "rediss://", "unix://")):
+            raise ConfigError("REDIS_URL must be set to a redis:// URL")
+        secret = env.get("CIVICPULSE_SECRET_KEY", "")
+        if not secret:
+            if mode == "production":
+                raise ConfigError(
+                    "CIVICPULSE_SECRET_KEY is required (set CIVICPULSE_ENV=dev to use a dev key)"
+                )
+            secret = DEV_SECRET
+        elif mode == "production" and len(secret) < 16:
+            raise ConfigError("CIVICPULSE_SECRET_KEY must be at least 16 characters")
+        return cls(
+            database_url=sqlalchemy_url(database_url),
+            redis_url=redis_url,
+            secret_key=secret,
+            env=mode,
+            media_dir=env.get("CIVICPULSE_MEDIA_DIR") or "./var/media",
+            export_dir=env.get("CIVICPULSE_EXPORT_DIR") or "./var/exports",
+            jurisdiction_id=env.get("CIVICPULSE_JURISDICTION_ID", ""),
+            max_upload_bytes=_int(env, "CIVICPULSE_MAX_UPLOAD_BYTES", 10 * 1024 * 1024),
+            max_batch=_int(env, "CIVICPULSE_MAX_BATCH", 500),
+            refresh_debounce_seconds=_int(env, "CIVICPULSE_REFRESH_DEBOUNCE_SECONDS", 120),
+            public_base_url=env.get("CIVICPULSE_PUBLIC_URL", "").rstrip("/"),
+            unit_costs=_unit_costs(env.get("CIVICPULSE_UNIT_COSTS", "")),
+            extra={
+                key: env[name]
+                for key, name in (
+                    ("open311_contact", "CIVICPULSE_OPEN311_CONTACT"),
+                    ("open311_key_service", "CIVICPULSE_OPEN311_KEY_SERVICE"),
+                )
+                if env.get(name)
+            },
+        )
