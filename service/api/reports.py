@@ -1,7 +1,7 @@
 """Reports on the native API: create (one or a batch), read, list, change, nearby, confirm.
 
 Views validate (``operation``), authorise, call ``geo``, serialise. Who sees what
-of a report is decided in :func:`report_view`; the rules are in ARCHITECTURE.md
+of a report is decided in :func:`report_view`; the rules are in docs/architecture.md
 "Privacy".
 """
 
