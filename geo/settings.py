@@ -77,6 +77,14 @@ class Settings:
     unit_costs: dict[str, float] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # Directories are made absolute now, against the working directory the process
+        # started in: a relative path would otherwise be resolved later against whatever
+        # a library picks (Flask's send_file uses the app's package folder, which turned
+        # every photo URL into a 500).
+        for name in ("media_dir", "export_dir"):
+            object.__setattr__(self, name, os.path.abspath(getattr(self, name)))
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Read settings from ``env`` (default ``os.environ``); fail fast on bad values."""
