@@ -29,6 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import UserDefinedType
 
 REPORT_STATUSES = ("open", "acknowledged", "in_progress", "closed", "duplicate")
 REPORT_SOURCES = ("open311", "api", "import")
@@ -43,6 +44,16 @@ STORED_H3_RESOLUTION = 15
 
 def _in(values: tuple[str, ...]) -> str:
     return ", ".join(f"'{v}'" for v in values)
+
+
+class Xid8(UserDefinedType[int]):
+    """PostgreSQL's 64-bit transaction id (``xid8``), which SQLAlchemy does not name."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **kw: Any) -> str:
+        """The column type in DDL."""
+        return "xid8"
 
 
 class Base(DeclarativeBase):
@@ -111,6 +122,7 @@ class Report(Base):
         Index("ix_reports_service_requested", "service_code", "requested_at"),
         Index("ix_reports_updated_at", "updated_at"),
         Index("ix_reports_changed_at", "changed_at"),
+        Index("ix_reports_changed_xact", "changed_xact"),
         Index("ix_reports_requested_at", "requested_at"),
         # Deleting or merging a report checks this foreign key; without the index
         # each check scans every report.
@@ -171,6 +183,11 @@ class Report(Base):
     #: timestamp: the aggregate refresh finds what changed by it, imports included.
     changed_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
+    )
+    #: The transaction that last wrote the row (the same trigger sets it): how the
+    #: aggregate refresh finds what changed without a clock margin.
+    changed_xact: Mapped[int | None] = mapped_column(
+        Xid8(), server_default=text("pg_current_xact_id()")
     )
 
 

@@ -5,7 +5,9 @@ report count, the incidents (one per reporter per cell per day, so a phone
 re-submitting the same flood ten times counts once) and the distinct reporters
 plus confirmations. It is derived state: :func:`refresh` rebuilds the
 (service, day) groups whose reports changed since the last refresh, found by the
-server-set ``reports.changed_at``; ``full=True`` rebuilds everything.
+transaction that wrote them (``reports.changed_xact``, set by the server);
+``full=True`` rebuilds everything. A refresh with nothing new is one index probe,
+so a hotspot run after a bulk import pays for the import once, not on every run.
 
 ``report_cell_weeks`` sums those days per ISO week (weeks start on Mondays) for
 week-binned runs; the same refresh rebuilds the (service, week) groups holding
@@ -21,9 +23,30 @@ from sqlalchemy import Connection, text
 from geo.h3cells import parent_sql
 from geo.hotspots.schema import AGGREGATE_RESOLUTION
 
-#: Transactions that started before a refresh may commit after it; looking this
-#: far back re-aggregates a few groups twice but never misses one.
+#: Rows written before ``changed_xact`` existed carry none; for them the old clock
+#: rule applies once: transactions that started before a refresh may commit after
+#: it, so look this far back.
 LOOKBACK = dt.timedelta(minutes=10)
+
+# Transactions older than the oldest one still running in this database when a
+# refresh begins have all ended, so that refresh saw every row they committed
+# (in READ COMMITTED each of its statements sees at least as much). Anything it may
+# have missed was written by that transaction or a later one: the next refresh
+# starts there. Only this database's writers matter: the snapshot's xmin is
+# cluster-wide, and a long transaction in another database must not hold the
+# horizon back. Running xids (64-bit, from the snapshot) are matched by their low
+# 32 bits to pg_stat_activity's backend_xid, which PostgreSQL shows for sessions
+# of the same role (CivicPulse's processes share one) or to pg_read_all_stats.
+_HORIZON = """
+    SELECT coalesce(
+        (SELECT x FROM pg_snapshot_xip(s.snap) AS x
+         WHERE (x::text::numeric % 4294967296)::bigint IN (
+             SELECT a.backend_xid::text::bigint FROM pg_stat_activity a
+             WHERE a.datname = current_database() AND a.backend_xid IS NOT NULL)
+         ORDER BY x LIMIT 1),
+        pg_snapshot_xmax(s.snap))
+    FROM (SELECT pg_current_snapshot() AS snap) s
+"""
 
 #: Up to this many changed (service, day) groups are re-read through the index,
 #: one requested_at range each (~2 ms a group at 1M reports); more are re-read in
@@ -68,11 +91,12 @@ def refresh(conn: Connection, *, full: bool = False) -> int:
             refresh(conn)
     """
     conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('report_cell_days'))"))
-    started = conn.execute(text("SELECT now()")).scalar_one()
-    last = conn.execute(
-        text("SELECT refreshed_at FROM aggregate_state WHERE name = 'report_cell_days'")
-    ).scalar()
-    if full or last is None:
+    started, horizon = conn.execute(text(f"SELECT now(), ({_HORIZON})")).one()
+    state = conn.execute(
+        text("SELECT refreshed_at, horizon FROM aggregate_state "
+             "WHERE name = 'report_cell_days'")
+    ).one_or_none()
+    if full or state is None:
         conn.execute(text("TRUNCATE report_cell_days"))
         # Stored in day order, as incremental refreshes append today's groups: a
         # run's hash of (week, cell) groups then stays in cache (0.25 → 0.18 s at
@@ -90,33 +114,42 @@ def refresh(conn: Connection, *, full: bool = False) -> int:
         ))
         conn.execute(text("ANALYZE report_cell_weeks"))
     else:
-        written = _refresh_changed(conn, last - LOOKBACK)
+        last_at, last_horizon = state
+        written = _refresh_changed(conn, last_horizon, last_at - LOOKBACK)
     conn.execute(
         text(
-            "INSERT INTO aggregate_state (name, refreshed_at) VALUES ('report_cell_days', :t) "
-            "ON CONFLICT (name) DO UPDATE SET refreshed_at = EXCLUDED.refreshed_at"
+            "INSERT INTO aggregate_state (name, refreshed_at, horizon) "
+            "VALUES ('report_cell_days', :t, CAST(:h AS xid8)) ON CONFLICT (name) "
+            "DO UPDATE SET refreshed_at = EXCLUDED.refreshed_at, horizon = EXCLUDED.horizon"
         ),
-        {"t": started},
+        {"t": started, "h": str(horizon)},
     )
     return written
 
 
-def _refresh_changed(conn: Connection, since: dt.datetime) -> int:
-    """Rebuild the (service, day) groups holding reports changed since ``since``."""
+def _refresh_changed(conn: Connection, horizon: int | None, since: dt.datetime) -> int:
+    """Rebuild the (service, day) groups holding reports written at or after ``horizon``.
+
+    Without a horizon (the first refresh after the migration that added it), rows
+    changed since ``since`` by the clock count as well.
+    """
+    changed = "changed_xact >= CAST(:horizon AS xid8)"
+    if horizon is None:
+        changed = "(changed_xact IS NOT NULL OR changed_at >= :since)"
+    params = {"horizon": str(horizon), "since": since}
     # Every hotspot run and export refreshes first; usually nothing changed, and
     # this one index probe then spares the temporary table and four statements.
     if not conn.execute(
-        text("SELECT EXISTS (SELECT 1 FROM reports WHERE changed_at >= :since)"),
-        {"since": since},
+        text(f"SELECT EXISTS (SELECT 1 FROM reports WHERE {changed})"), params
     ).scalar():
         return 0
     groups = conn.execute(
         text(
             "CREATE TEMP TABLE touched ON COMMIT DROP AS "
             "SELECT DISTINCT service_code, (requested_at AT TIME ZONE 'UTC')::date AS day "
-            "FROM reports WHERE changed_at >= :since"
+            f"FROM reports WHERE {changed}"
         ),
-        {"since": since},
+        params,
     ).rowcount
     # Statistics for the plans below, and no JIT: compiling (~25 ms) costs more
     # than it saves on a few thousand reports.

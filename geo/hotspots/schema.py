@@ -25,7 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from geo.schema import Base
+from geo.schema import Base, Xid8
 
 RUN_STATUSES = ("queued", "running", "succeeded", "failed")
 
@@ -87,6 +87,9 @@ class AggregateState(Base):
 
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     refreshed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    #: The oldest transaction still running when the last refresh began: anything
+    #: written by it or later may not have been seen, anything older was.
+    horizon: Mapped[int | None] = mapped_column(Xid8())
 
 
 class HotspotRun(Base):

@@ -69,6 +69,7 @@ def reports_import(file: Path, indexes: str) -> None:
     Reports whose service_request_id is already stored are skipped, so a file
     can be imported again safely.
     """
+    from geo.hotspots import aggregate
     from geo.reports.importer import import_file
 
     settings = _settings()
@@ -78,19 +79,29 @@ def reports_import(file: Path, indexes: str) -> None:
         with engine.begin() as conn:
             result = import_file(conn, file, secret=settings.secret_key, indexes=indexes)
     except FieldError as exc:
+        engine.dispose()
         raise click.ClickException(f"{file}: {exc}; nothing was imported") from exc
     except DBAPIError as exc:  # e.g. the lock a rebuild needs was not granted in time
+        engine.dispose()
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
         hint = " (try --indexes keep)" if "lock timeout" in reason else ""
         raise click.ClickException(
             f"{file}: the database refused the import: {reason}{hint}; nothing was imported"
         ) from exc
+    imported = time.perf_counter()
+    # After the import's commit, not inside it: a refresh cannot count rows of a
+    # transaction still open, and would leave them to the next hotspot run.
+    try:
+        with engine.begin() as conn:
+            aggregate.refresh(conn)
     finally:
         engine.dispose()
+    done = time.perf_counter()
     click.echo(
-        f"read {result.read} rows in {time.perf_counter() - started:.1f} s: imported "
+        f"read {result.read} rows in {imported - started:.1f} s: imported "
         f"{result.inserted}, skipped {result.skipped} already present "
-        f"({result.address_only} without a point, to be placed by staff)"
+        f"({result.address_only} without a point, to be placed by staff); "
+        f"hotspot aggregates brought up to date in {done - imported:.1f} s"
     )
 
 

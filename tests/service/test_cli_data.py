@@ -66,6 +66,13 @@ def test_reports_import_reports_counts_and_is_idempotent(env, tmp_path):
     first = invoke(env, "reports", "import", str(path))
     assert first.exit_code == 0, first.output
     assert "imported 2, skipped 0" in first.output
+    # The import leaves the hotspot aggregate current: a run finds nothing to redo.
+    assert "hotspot aggregates brought up to date" in first.output
+    assert count(env, "SELECT sum(reports) FROM report_cell_days d JOIN reports r "
+                      "ON r.service_code = d.service_code AND r.public_id = 'cli-1' "
+                      "AND d.day = DATE '2025-05-01'") >= 1
+    assert count(env, "SELECT count(*) FROM reports WHERE changed_xact >= "
+                      "(SELECT horizon FROM aggregate_state)") == 0
     second = invoke(env, "reports", "import", str(path), "--indexes", "keep")
     assert "imported 0, skipped 2 already present" in second.output
 
