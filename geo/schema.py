@@ -173,6 +173,9 @@ class Report(Base):
     #: HMAC of the phone's install id: lets the analysis merge repeats without
     #: keeping a value that identifies the device elsewhere.
     device_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    #: Who filed it, for counting distinct reporters (geo.privacy.reporter_hash);
+    #: NULL for imported history, which counts by device or as itself.
+    reporter_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32))
     app_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id"))
     account_id: Mapped[str | None] = mapped_column(String(200))
     duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("reports.id"))
@@ -226,19 +229,14 @@ class Confirmation(Base):
     """Another resident's "me too" on an existing report."""
 
     __tablename__ = "report_confirmations"
-    __table_args__ = (
-        Index(
-            "uq_confirmations_device",
-            "report_id",
-            "device_hash",
-            unique=True,
-            postgresql_where=text("device_hash IS NOT NULL"),
-        ),
-    )
+    # One confirmation per reporter (not per device id, which anyone can send:
+    # a unique device index told who had confirmed what).
+    __table_args__ = (Index("ix_confirmations_reporter", "report_id", "reporter_hash"),)
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
     report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"))
     device_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    reporter_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
     created_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )

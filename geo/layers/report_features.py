@@ -23,15 +23,12 @@ from geo.layers.features import (
     feature_json_sql,
     filter_parser,
 )
-from geo.privacy import GENERALISED_RESOLUTION, MIN_REPORTERS
+from geo.privacy import GENERALISED_RESOLUTION, MIN_REPORTERS, reporter_identity_sql
 from geo.schema import REPORT_STATUSES
 
 #: A report lies within this distance of its resolution-8 cell centre (circumradius
 #: ≤ 0.53 km, plus the slack of H3 children poking out of their parent).
 CELL_MARGIN_M = 1_500.0
-#: Who counts as a reporter: the hashed device, or the report itself without one
-#: (the definition :func:`geo.privacy.reporter_count_sql` uses).
-REPORTER_SQL = "coalesce(encode(r.device_hash, 'hex'), r.id::text)"
 REPORT_PROPERTIES = {
     name: f"r.{name}" for name in (
         "public_id", "service_code", "status", "requested_at", "updated_at", "description",
@@ -59,7 +56,7 @@ def visible_cells_sql(extra: str = "true") -> str:
     # several times faster than count(DISTINCT …), which sorts.
     return (
         "SELECT d.service_code, d.cell FROM (SELECT DISTINCT r.service_code, "
-        f"{_PARENT8} AS cell, {REPORTER_SQL} AS reporter FROM reports r "
+        f"{_PARENT8} AS cell, {reporter_identity_sql('r')} AS reporter FROM reports r "
         "JOIN services s ON s.code = r.service_code "
         "WHERE s.privacy <> 'public' AND r.h3_cell IS NOT NULL AND r.status <> 'duplicate' "
         f"AND {extra}) d GROUP BY 1, 2 HAVING count(*) >= {MIN_REPORTERS}"

@@ -24,6 +24,7 @@ from sqlalchemy import Connection, text
 from geo import outbox
 from geo.errors import FieldError
 from geo.h3cells import cell_of
+from geo.privacy import reporter_hash
 from geo.services import ServiceInfo, check_attributes
 
 MAX_DESCRIPTION = 4000
@@ -52,6 +53,10 @@ class NewReport:
     source: str = "api"
     app_key_id: int | None = None
     requested_at: dt.datetime | None = None
+    #: The client's IP address and whether its key is staff: who counts as a
+    #: distinct reporter (geo.privacy.reporter_hash).
+    client_address: str | None = None
+    trusted: bool = False
 
 
 @dataclass(frozen=True)
@@ -157,6 +162,9 @@ def prepare(
         if new.observed_at > now + dt.timedelta(minutes=10):
             raise FieldError("observed_at", "is in the future")
     public_id = new_public_id()
+    device = device_hash(secret, new.device_id) if new.device_id else None
+    reporter = reporter_hash(secret, address=new.client_address, trusted=new.trusted,
+                             device=device, row_key=public_id.encode())
     return {
         "public_id": public_id,
         "client_id": str(new.client_id) if new.client_id else None,
@@ -172,7 +180,8 @@ def prepare(
         "requested_at": (new.requested_at or now).isoformat(),
         "observed_at": new.observed_at.isoformat() if new.observed_at else None,
         "source": new.source,
-        "device_hash": device_hash(secret, new.device_id).hex() if new.device_id else None,
+        "device_hash": device.hex() if device else None,
+        "reporter_hash": reporter.hex(),
         "app_key_id": new.app_key_id,
         "account_id": new.account_id,
         "token_hash": token_digest(tracking_token(secret, public_id)).hex(),
@@ -189,16 +198,18 @@ _INSERT = text(
             idx int, public_id text, client_id uuid, service_code text, description text,
             lat float8, lon float8, h3_cell bigint, accuracy_m float8, address_string text,
             address_id text, attributes jsonb, requested_at timestamptz, observed_at timestamptz,
-            source text, device_hash text, app_key_id int, account_id text, token_hash text,
-            media_url text, contact jsonb)
+            source text, device_hash text, reporter_hash text, app_key_id int, account_id text,
+            token_hash text, media_url text, contact jsonb)
     ), ins AS (
         INSERT INTO reports (public_id, client_id, service_code, description, geom, h3_cell,
             accuracy_m, address_string, address_id, attributes, requested_at, updated_at,
-            observed_at, source, device_hash, app_key_id, account_id, token_hash, media_url)
+            observed_at, source, device_hash, reporter_hash, app_key_id, account_id, token_hash,
+            media_url)
         SELECT public_id, client_id, service_code, description,
             CASE WHEN lat IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint(lon, lat), 4326) END,
             h3_cell, accuracy_m, address_string, address_id, attributes, requested_at,
-            requested_at, observed_at, source, decode(device_hash, 'hex'), app_key_id,
+            requested_at, observed_at, source, decode(device_hash, 'hex'),
+            decode(reporter_hash, 'hex'), app_key_id,
             account_id, decode(token_hash, 'hex'), media_url
         FROM input ORDER BY idx
         ON CONFLICT (app_key_id, client_id) WHERE client_id IS NOT NULL DO NOTHING

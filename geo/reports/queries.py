@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Row, RowMapping, text
 from geo import outbox
 from geo.errors import FieldError, NotFound
 from geo.h3cells import cell_of
-from geo.privacy import public_columns_sql
+from geo.privacy import public_columns_sql, shown_publicly
 from geo.schema import REPORT_STATUSES
 
 OPEN_STATUSES = ("open", "acknowledged", "in_progress")
@@ -290,31 +290,41 @@ class Confirmed:
     created: bool
 
 
-def confirm(conn: Connection, report_id: int, device: bytes | None) -> Confirmed:
-    """Record another resident's "me too"; the same device twice is the first one again.
+def confirm(
+    conn: Connection, report_id: int, *, device: bytes | None, reporter: bytes, staff: bool
+) -> Confirmed:
+    """Record a resident's "me too"; the same reporter again is the first one again.
 
-    A device cannot confirm its own report (:class:`FieldError` with status 409):
-    it would count one resident twice. Without a device each call counts.
+    ``reporter`` is :func:`geo.privacy.reporter_hash` of the caller. Every caller
+    gets the same kind of answer whoever filed the report: the filer's own device
+    is accepted like any other (its reporter is the report's, so it adds no
+    distinct reporter), so a confirmation cannot tell which device filed what. A
+    report the caller may not see (``staff`` False and not
+    :func:`geo.privacy.shown_publicly`) is :class:`NotFound`, as a missing one is.
     """
-    owner = conn.execute(
-        text("SELECT device_hash FROM reports WHERE id = :id FOR UPDATE"), {"id": report_id}
+    found = conn.execute(
+        text(
+            f"SELECT r.h3_cell, {public_columns_sql('r', 's')} FROM reports r "
+            "JOIN services s ON s.code = r.service_code WHERE r.id = :id FOR UPDATE OF r"
+        ),
+        {"id": report_id},
     ).first()
-    if owner is None:
+    if found is None or not (staff or shown_publicly(found)):
         raise NotFound(f"report {report_id}")
-    if device is not None and owner.device_hash == device:
-        raise FieldError("device_id", "a device cannot confirm its own report", status=409)
+    # The report's row lock serialises confirmations of it: the check-then-insert is safe.
     row = conn.execute(
         text(
             "WITH ins AS ("
-            "  INSERT INTO report_confirmations (report_id, device_hash) VALUES (:id, :dev) "
-            "  ON CONFLICT (report_id, device_hash) WHERE device_hash IS NOT NULL DO NOTHING "
+            "  INSERT INTO report_confirmations (report_id, device_hash, reporter_hash) "
+            "  SELECT :id, :dev, :who WHERE NOT EXISTS (SELECT 1 FROM report_confirmations "
+            "      WHERE report_id = :id AND reporter_hash = :who) "
             "  RETURNING id, created_at"
             "), upd AS ("
             "  UPDATE reports SET confirmations = confirmations + 1 "
             "  WHERE id = :id AND EXISTS (SELECT 1 FROM ins) RETURNING confirmations"
             ") SELECT ins.id, ins.created_at, upd.confirmations FROM ins, upd"
         ),
-        {"id": report_id, "dev": device},
+        {"id": report_id, "dev": device, "who": reporter},
     ).first()
     if row is not None:
         return Confirmed(row.id, report_id, row.created_at, row.confirmations, True)
@@ -322,9 +332,9 @@ def confirm(conn: Connection, report_id: int, device: bytes | None) -> Confirmed
         text(
             "SELECT c.id, c.created_at, r.confirmations FROM report_confirmations c "
             "JOIN reports r ON r.id = c.report_id "
-            "WHERE c.report_id = :id AND c.device_hash = :dev"
+            "WHERE c.report_id = :id AND c.reporter_hash = :who ORDER BY c.id LIMIT 1"
         ),
-        {"id": report_id, "dev": device},
+        {"id": report_id, "who": reporter},
     ).one()
     return Confirmed(seen.id, report_id, seen.created_at, seen.confirmations, False)
 

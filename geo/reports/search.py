@@ -13,7 +13,9 @@ that same visible point, never to the stored one:
 
 So a ``lat/long/radius`` probe can never tell an anonymous caller more than the
 listing itself shows: moving a small circle around a house does not reveal
-which house reported.
+which house reported. An aggregated report whose cell has fewer reporters is not
+listed at all (:func:`geo.privacy.shown_publicly`): its id, status and time would
+single it out as surely as a point.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from geo.privacy import (
     public_columns_sql,
     public_point,
     reporter_count_sql,
+    shown_publicly_sql,
 )
 from geo.reports.intake import token_digest
 
@@ -174,6 +177,10 @@ def _where(f: SearchFilter) -> tuple[list[str], list[str], dict[str, Any]]:
 def _query(f: SearchFilter) -> tuple[Any, dict[str, Any]]:
     """The search statement for ``f``, assembled only from constant fragments."""
     ctes, conds, params = _where(f)
+    if not f.may_see_exact and (f.near is None or f.ids):
+        # An aggregated report outside a cell of MIN_REPORTERS reporters is not
+        # listed at all (a near search already matches only visible cells).
+        conds.append(shown_publicly_sql("r", "s"))
     privacy = (
         "s.privacy AS privacy, NULL::bigint AS cell_reporters"
         if f.may_see_exact
@@ -217,8 +224,9 @@ def _visible(row: Any, may_see_exact: bool) -> dict[str, Any]:
     """One result row as the caller may see it (Open311 field names)."""
     lat, lng, _exact = public_point(row, may_see_exact=may_see_exact)
     hidden = row.privacy != "public" and not may_see_exact
-    notes = row.status_notes
-    if row.status == "duplicate" and not notes:
+    # Staff notes on a home's lead paint can name it as surely as its address.
+    notes = None if hidden else row.status_notes
+    if row.status == "duplicate" and not notes and not hidden:
         notes = f"Duplicate of request {row.duplicate_of}" if row.duplicate_of else "Duplicate"
     return {
         "service_request_id": row.public_id,

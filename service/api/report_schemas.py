@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal, get_args
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from geo.keys import Principal
 from geo.privacy import public_point
 from geo.reports.intake import CreatedReport, NewReport
 from geo.schema import REPORT_STATUSES
@@ -132,8 +133,8 @@ class ReportIn(Input):
             return flatten_feature(data)
         return data
 
-    def to_new_report(self, app_key_id: int | None) -> NewReport:
-        """The intake library's view of this payload."""
+    def to_new_report(self, who: Principal, client_address: str | None) -> NewReport:
+        """The intake library's view of this payload, filed by ``who`` from ``client_address``."""
         return NewReport(
             service_code=self.service_code,
             lat=self.lat,
@@ -148,7 +149,9 @@ class ReportIn(Input):
             accuracy_m=self.accuracy_m,
             observed_at=self.observed_at,
             source="api",
-            app_key_id=app_key_id,
+            app_key_id=who.key_id,
+            client_address=client_address,
+            trusted=who.is_staff,
         )
 
 
@@ -377,7 +380,8 @@ def report_view(row: Any, view: str) -> dict[str, Any]:
         "service_code": row.service_code,
         "service_name": row.service_name,
         "status": row.status,
-        "status_notes": row.status_notes,
+        # Staff notes on a home's lead paint can name it as surely as an address.
+        "status_notes": row.status_notes if view != "public" or row.privacy == "public" else None,
         "requested_datetime": row.requested_at.isoformat(),
         "updated_datetime": row.updated_at.isoformat(),
         "lat": lat,

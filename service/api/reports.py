@@ -8,16 +8,19 @@ of a report is decided in :func:`report_view`; the rules are in docs/architectur
 from __future__ import annotations
 
 import hmac
+import secrets
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from flask import Response, current_app, jsonify, url_for
+from flask import Response, current_app, jsonify, request, url_for
 from pydantic import ValidationError
 from sqlalchemy import Connection
 
 from geo.errors import FieldError, NotFound
+from geo.keys import Principal
+from geo.privacy import reporter_hash, shown_publicly
 from geo.reports import intake as reports
 from geo.reports import queries
 from geo.settings import Settings
@@ -98,7 +101,8 @@ def create_report(body: ReportIn) -> Response:
     secret = _settings().secret_key
     with geo_errors(), engine().begin() as conn:
         _check_jurisdiction(body.jurisdiction_id)
-        row = reports.prepare(body.to_new_report(who.key_id), caches.services(conn), secret=secret)
+        new = body.to_new_report(who, request.remote_addr)
+        row = reports.prepare(new, caches.services(conn), secret=secret)
         created = reports.insert(conn, [row], secret=secret)[0]
         resp = _json(created_payload(created, row), 200 if created.replayed else 201)
         resp.headers["Location"] = url_for(".get_report", report_id=created.id)
@@ -120,7 +124,7 @@ def _raw_client_id(item: Any) -> str | None:
         return None
 
 
-def _prepare_item(item: Any, services: dict[str, Any], key_id: int | None) -> dict[str, Any]:
+def _prepare_item(item: Any, services: dict[str, Any], who: Principal) -> dict[str, Any]:
     """Check one batch item; raises FieldError (item-relative field) when it is bad."""
     if not isinstance(item, dict):
         raise FieldError("item", "must be a report object")
@@ -132,7 +136,8 @@ def _prepare_item(item: Any, services: dict[str, Any], key_id: int | None) -> di
     if body.client_id is None:
         raise FieldError("client_id", "required for every report in a batch")
     _check_jurisdiction(body.jurisdiction_id)
-    return reports.prepare(body.to_new_report(key_id), services, secret=_settings().secret_key)
+    new = body.to_new_report(who, request.remote_addr)
+    return reports.prepare(new, services, secret=_settings().secret_key)
 
 
 @bp.post("/reports/batch")
@@ -165,7 +170,7 @@ def create_batch(body: BatchIn) -> Response:
                 repeats[i] = first_of[cid]
                 continue
             try:
-                rows[i] = _prepare_item(item, services, who.key_id)
+                rows[i] = _prepare_item(item, services, who)
             except FieldError as err:
                 sent = item.get("client_id") if isinstance(item, dict) else None
                 results[i] = _item_error(sent, err.field, err.message, err.status)
@@ -223,12 +228,15 @@ def get_report(report_id: str, query: ReportQuery) -> Response:
     who = principal()
     with geo_errors(), engine().connect() as conn:
         row = queries.get_report(conn, queries.parse_id(report_id), with_contact=who.is_staff)
-    if who.is_staff:
-        view = "staff"
-    elif _token_matches(query.token, row.token_hash):
-        view = "reporter"
-    else:
-        view = "public"
+        if who.is_staff:
+            view = "staff"
+        elif _token_matches(query.token, row.token_hash):
+            view = "reporter"
+        elif shown_publicly(row):
+            view = "public"
+        else:
+            # "Not at all": the very 404 of an id that was never used.
+            raise NotFound(f"report {row.id}")
     return _json(report_view(row, view))
 
 
@@ -338,21 +346,24 @@ def nearby_reports(query: NearbyQuery) -> Response:
 @bp.post("/reports/<report_id>/confirmations")
 @roles_required(*WRITERS)
 @operation(
-    summary="Confirm a report (\"me too\"); one per device",
+    summary="Confirm a report (\"me too\"); one per reporter",
     body=ConfirmationIn,
-    responses={201: ConfirmationOut, 200: "This device had already confirmed",
-               409: "The device is the report's own"},
+    responses={201: ConfirmationOut, 200: "This reporter had already confirmed"},
     roles=WRITERS,
     tags=TAGS,
     idempotent=True,
 )
 @idempotent
 def confirm_report(report_id: str, body: ConfirmationIn) -> Response:
-    """Count another resident's confirmation; the same device again returns the first."""
+    """Count a confirmation once per reporter; the same reporter again returns the first."""
+    who = principal()
     secret = _settings().secret_key
     device = reports.device_hash(secret, body.device_id) if body.device_id else None
+    reporter = reporter_hash(secret, address=request.remote_addr, trusted=who.is_staff,
+                             device=device, row_key=secrets.token_bytes(16))
     with geo_errors(), engine().begin() as conn:
-        done = queries.confirm(conn, queries.parse_id(report_id), device)
+        done = queries.confirm(conn, queries.parse_id(report_id), device=device,
+                               reporter=reporter, staff=who.is_staff)
         resp = _json(
             {
                 "id": done.id,

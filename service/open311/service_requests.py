@@ -11,6 +11,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from flask import request
+
 from geo.errors import FieldError
 from geo.reports.intake import NewReport, insert, prepare
 from geo.reports.search import SearchFilter, request_id_for_token, search
@@ -86,6 +88,8 @@ def create_request(fmt: str) -> Any:
         media_url=fields.media_url,
         source="open311",
         app_key_id=who.key_id,
+        client_address=request.remote_addr,
+        trusted=who.is_staff,
     )
     secret = settings().secret_key
     try:

@@ -61,9 +61,12 @@ def report(service: str = "pothole", **fields: Any) -> dict[str, Any]:
     return {k: v for k, v in body.items() if v is not ...}
 
 
-def create(client: Any, api_keys: Any, role: str = "app", **fields: Any) -> dict[str, Any]:
-    """POST a valid report and return the 201 body."""
-    resp = client.post("/api/v1/reports", json=report(**fields), headers=api_keys.headers(role))
+def create(
+    client: Any, api_keys: Any, role: str = "app", ip: str = "127.0.0.1", **fields: Any
+) -> dict[str, Any]:
+    """POST a valid report from client address ``ip`` and return the 201 body."""
+    resp = client.post("/api/v1/reports", json=report(**fields), headers=api_keys.headers(role),
+                       environ_base={"REMOTE_ADDR": ip})
     assert resp.status_code == 201, resp.get_json()
     return resp.get_json()
 

@@ -137,15 +137,16 @@ def test_auth_failures_are_not_cached(client, api_keys, engine):
     assert counts(engine) == before
 
 
-def test_a_business_conflict_is_replayed(client, api_keys, engine):
-    """409 (own device confirming) is an outcome: the retry sees the same 409."""
+def test_a_confirmation_retry_is_replayed_not_counted(client, api_keys, engine):
+    """A confirmation retried with its Idempotency-Key gets the first answer back."""
     out = create(client, api_keys, device_id="phone-own")
     url = f"/api/v1/reports/{out['id']}/confirmations"
     first = _send(client, api_keys, {"device_id": "phone-own"}, "k-conf", url=url)
+    before = counts(engine)
     again = _send(client, api_keys, {"device_id": "phone-own"}, "k-conf", url=url)
-    assert first.status_code == again.status_code == 409
+    assert first.status_code == again.status_code == 201
     assert again.headers["Idempotent-Replayed"] == "true"
-    assert again.get_json()["detail"] == first.get_json()["detail"]
+    assert again.get_data() == first.get_data() and counts(engine) == before
 
 
 def test_batch_replay_is_byte_identical(client, api_keys, engine):

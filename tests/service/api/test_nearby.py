@@ -108,26 +108,29 @@ def test_bbox_contains_the_geodesic_circle(engine, lat, lng, radius):
         assert y0 <= plat <= y1 and x0 <= plng <= x1, (azimuth, plat, plng)
 
 
-def _confirm(client, api_keys, report_id, body, role="app"):
-    """POST a confirmation."""
+def _confirm(client, api_keys, report_id, body, role="app", ip="127.0.0.1"):
+    """POST a confirmation from client address ``ip``."""
     return client.post(f"/api/v1/reports/{report_id}/confirmations", json=body,
-                       headers=api_keys.headers(role))
+                       headers=api_keys.headers(role), environ_base={"REMOTE_ADDR": ip})
 
 
-def test_confirmations_count_once_per_device(client, api_keys, engine):
-    """A second "me too" from the same phone is the first one again, not another count."""
+def test_confirmations_count_once_per_reporter(client, api_keys, engine):
+    """A second "me too" from the same resident is the first one again, not another count;
+    an app's device ids do not make new residents (anyone can invent them), networks do."""
     out = create(client, api_keys, device_id="owner-phone")
-    first = _confirm(client, api_keys, out["id"], {"device_id": "neighbour-1"})
+    first = _confirm(client, api_keys, out["id"], {"device_id": "neighbour-1"}, ip="192.0.2.1")
     assert first.status_code == 201
     assert first.get_json()["confirmations"] == 1 and not first.get_json()["already_confirmed"]
     before = counts(engine)
-    again = _confirm(client, api_keys, out["id"], {"device_id": "neighbour-1"})
-    assert again.status_code == 200
-    assert again.get_json()["id"] == first.get_json()["id"]
-    assert again.get_json()["confirmations"] == 1 and again.get_json()["already_confirmed"]
+    for body in ({"device_id": "neighbour-1"}, {"device_id": "invented-2"}, {}):
+        again = _confirm(client, api_keys, out["id"], body, ip="192.0.2.99")
+        assert again.status_code == 200
+        assert again.get_json()["id"] == first.get_json()["id"]
+        assert again.get_json()["confirmations"] == 1 and again.get_json()["already_confirmed"]
     assert counts(engine) == before
-    assert _confirm(client, api_keys, out["id"], {"device_id": "neighbour-2"}).status_code == 201
-    assert _confirm(client, api_keys, out["id"], {}).get_json()["confirmations"] == 3
+    assert _confirm(client, api_keys, out["id"], {}, ip="198.51.100.2").status_code == 201
+    third = _confirm(client, api_keys, out["id"], {}, ip="2001:db8:7::1")
+    assert third.get_json()["confirmations"] == 3
     with engine.connect() as conn:
         rows, stored = conn.execute(
             text("SELECT (SELECT count(*) FROM report_confirmations WHERE report_id = :id), "
@@ -146,13 +149,57 @@ def _point_of(engine, report_id):
         ).one())
 
 
-def test_the_reporters_own_device_cannot_confirm(client, api_keys, engine):
-    """Confirming your own report would count you twice: 409 naming device_id."""
-    out = create(client, api_keys, device_id="owner-2")
+def _shape(resp):
+    """A confirmation answer without the values every confirmation has its own of."""
+    body = resp.get_json()
+    return resp.status_code, tuple(sorted(body)), body["confirmations"], body["already_confirmed"]
+
+
+def test_a_confirmation_does_not_tell_which_device_filed_a_report(client, api_keys, engine):
+    """The oracle of issue 9: an app-key holder who knows a phone's device id confirms, with
+    that id, three visible lead reports of one cell, one of them filed by that phone. The three
+    answers are alike; before, the phone's own report answered 409."""
+    lat, lng = spot()
+    victim = create(client, api_keys, service="lead_paint", lat=lat, long=lng,
+                    device_id="victim-phone", ip="192.0.2.10")
+    others = [create(client, api_keys, service="lead_paint", lat=lat, long=lng,
+                     device_id=f"other-{i}", ip=f"198.51.{i}.1") for i in range(2)]
+    answers = [_confirm(client, api_keys, r["id"], {"device_id": "victim-phone"}, role="app2",
+                        ip="203.0.113.9") for r in (victim, *others)]
+    assert len({_shape(a) for a in answers}) == 1
+    assert _shape(answers[0]) == (201, ("already_confirmed", "confirmations", "created_at", "id",
+                                        "report_id"), 1, False)
+    # The phone itself, from its own network, is answered as anyone else is.
+    own = _confirm(client, api_keys, victim["id"], {"device_id": "victim-phone"},
+                   ip="192.0.2.10")
+    other = _confirm(client, api_keys, others[0]["id"], {"device_id": "victim-phone"},
+                     ip="192.0.2.10")
+    assert _shape(own) == _shape(other) == (201, _shape(answers[0])[1], 2, False)
+
+
+def test_a_confirmation_does_not_tell_which_device_confirmed_a_report(client, api_keys):
+    """Nor which reports a device confirmed: the same device id from another network is a
+    new confirmation, not "already confirmed"."""
+    out = create(client, api_keys)
+    _confirm(client, api_keys, out["id"], {"device_id": "neighbour-phone"}, ip="192.0.2.30")
+    probe = _confirm(client, api_keys, out["id"], {"device_id": "neighbour-phone"},
+                     role="app2", ip="203.0.113.30")
+    assert probe.status_code == 201 and probe.get_json()["already_confirmed"] is False
+
+
+@pytest.mark.parametrize("role", ["app", "app2"])
+def test_a_hidden_report_cannot_be_confirmed_as_if_missing(client, api_keys, engine, role):
+    """A lone lead report is not shown at all, so its confirmation answers as a missing id."""
+    lone = create(client, api_keys, service="lead_paint", ip="192.0.2.40")
     before = counts(engine)
-    assert_problem(_confirm(client, api_keys, out["id"], {"device_id": "owner-2"}), 409,
-                   "device_id")
+    hidden = _confirm(client, api_keys, lone["id"], {}, role=role, ip="203.0.113.40")
+    missing = _confirm(client, api_keys, "999999999", {}, role=role, ip="203.0.113.40")
+    assert hidden.status_code == missing.status_code == 404
+    assert hidden.get_json()["detail"].replace(str(lone["id"]), "ID") == \
+        missing.get_json()["detail"].replace("999999999", "ID")
     assert counts(engine) == before
+    staff = _confirm(client, api_keys, lone["id"], {}, role="planner")
+    assert staff.status_code == 201
 
 
 @pytest.mark.parametrize("report_id", ["999999999999", "abc", "99999999999999999999"])

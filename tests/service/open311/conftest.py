@@ -36,12 +36,13 @@ def post(client: Any, api_keys: Any) -> Callable[..., Any]:
     """POST a form to ``requests.{fmt}`` with an ``app`` key (``role=None`` for none)."""
 
     def send(fmt: str = "json", role: str | None = "app", headers: dict | None = None,
-             **fields: Any) -> Any:
-        """Send the form; returns the response."""
+             ip: str = "127.0.0.1", **fields: Any) -> Any:
+        """Send the form from client address ``ip``; returns the response."""
         data = dict(fields)
         if role is not None and "api_key" not in data:
             data["api_key"] = api_keys[role]
-        return client.post(f"{BASE}/requests.{fmt}", data=data, headers=headers or {})
+        return client.post(f"{BASE}/requests.{fmt}", data=data, headers=headers or {},
+                           environ_base={"REMOTE_ADDR": ip})
 
     return send
 
