@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, create_engine
+import threading
+import time
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.exc import DBAPIError
 
 
-def make_engine(url: str, *, pool_size: int = 5, pre_ping: bool = True) -> Engine:
+def make_engine(
+    url: str, *, pool_size: int = 5, pre_ping: bool = True, **connect_args: Any
+) -> Engine:
     """Create a psycopg 3 engine for ``url``.
 
     Build a new one after ``fork`` (RQ work-horses, gunicorn workers): pooled
     connections must never cross a process boundary. ``pre_ping=False`` saves a
     round trip per checkout on hot paths; a connection broken by a database
     restart then fails one statement, and SQLAlchemy drops the whole pool.
+    ``connect_args`` go to psycopg (e.g. ``connect_timeout``).
     """
     return create_engine(
         url,
@@ -23,4 +31,62 @@ def make_engine(url: str, *, pool_size: int = 5, pre_ping: bool = True) -> Engin
         # address or description, which SQLAlchemy would otherwise append.
         hide_parameters=True,
         future=True,
+        connect_args=connect_args,
     )
+
+
+#: On the replica: 0 when everything received is replayed, else seconds since the
+#: last replayed commit (an idle primary sends nothing, and is not lag). A server
+#: that is not in recovery is a primary: no lag.
+_LAG_SQL = text(
+    "SELECT CASE WHEN NOT pg_is_in_recovery() THEN 0 "
+    "WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0 "
+    "ELSE coalesce(extract(epoch FROM now() - pg_last_xact_replay_timestamp()), 1e9) END"
+)
+
+
+class ReadRouter:
+    """Send read-only work to a streaming replica while it is up and close behind.
+
+    ``engine()`` answers the replica's engine when its lag, checked at most every
+    ``check_every`` seconds per process, is within ``max_lag`` seconds, else the
+    primary's; a replica that cannot be reached counts as lagging. Without a
+    replica it is always the primary. Thread-safe; one per process.
+
+    >>> from sqlalchemy import create_engine
+    >>> primary = create_engine("postgresql+psycopg://u@localhost/db")
+    >>> ReadRouter(primary, None).engine() is primary
+    True
+    """
+
+    def __init__(
+        self, primary: Engine, replica: Engine | None, *, max_lag: float = 10.0,
+        check_every: float = 1.0,
+    ) -> None:
+        self.primary, self.replica = primary, replica
+        self.max_lag, self.check_every = max_lag, check_every
+        self._lock = threading.Lock()
+        self._checked = -float("inf")
+        self._use_replica = False
+
+    def lag(self) -> float | None:
+        """The replica's lag in seconds now, or None when it cannot be asked."""
+        if self.replica is None:
+            return None
+        try:
+            with self.replica.connect() as conn:
+                return float(conn.execute(_LAG_SQL).scalar_one())
+        except DBAPIError:
+            return None
+
+    def engine(self) -> Engine:
+        """The engine for a read-only statement: the replica when healthy, else the primary."""
+        if self.replica is None:
+            return self.primary
+        with self._lock:
+            now = time.monotonic()
+            if now - self._checked >= self.check_every:
+                lag = self.lag()
+                self._use_replica = lag is not None and lag <= self.max_lag
+                self._checked = now
+            return self.replica if self._use_replica else self.primary

@@ -75,6 +75,11 @@ class Settings:
     public_base_url: str = ""
     #: Default dollars per problem by service code, for evidence packs' funding requests.
     unit_costs: dict[str, float] = field(default_factory=dict)
+    #: A streaming replica for the read-only surfaces (OGC, tiles, public Open311
+    #: reads); empty: everything reads the primary.
+    database_replica_url: str = ""
+    #: Reads go back to the primary while the replica is further behind than this.
+    replica_max_lag_seconds: int = 10
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -107,8 +112,15 @@ class Settings:
             secret = DEV_SECRET
         elif mode == "production" and len(secret) < 16:
             raise ConfigError("CIVICPULSE_SECRET_KEY must be at least 16 characters")
+        replica_url = env.get("DATABASE_REPLICA_URL", "")
+        if replica_url and not replica_url.startswith(
+            ("postgresql://", "postgres://", "postgresql+psycopg://")
+        ):
+            raise ConfigError("DATABASE_REPLICA_URL must be a postgresql:// URL when set")
         return cls(
             database_url=sqlalchemy_url(database_url),
+            database_replica_url=sqlalchemy_url(replica_url) if replica_url else "",
+            replica_max_lag_seconds=_int(env, "CIVICPULSE_REPLICA_MAX_LAG_SECONDS", 10),
             redis_url=redis_url,
             secret_key=secret,
             env=mode,

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Flask
 from redis import Redis
 
-from geo.db import make_engine
+from geo.db import ReadRouter, make_engine
 from geo.settings import Settings
 from service import errors, observability
 
@@ -36,7 +36,17 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     observability.configure_logging()
     # The web tier checks connections out two or three times per request: no
     # pre-ping round trip each time (see geo.db.make_engine).
-    app.extensions["civicpulse.engine"] = make_engine(settings.database_url, pre_ping=False)
+    primary = make_engine(settings.database_url, pre_ping=False)
+    app.extensions["civicpulse.engine"] = primary
+    # A replica may go away: pre-ping, and give up connecting quickly, so a read
+    # falls back to the primary instead of waiting on a dead host.
+    replica = (
+        make_engine(settings.database_replica_url, connect_timeout=2)
+        if settings.database_replica_url else None
+    )
+    app.extensions["civicpulse.reads"] = ReadRouter(
+        primary, replica, max_lag=settings.replica_max_lag_seconds
+    )
     app.extensions["civicpulse.redis"] = Redis.from_url(
         settings.redis_url, socket_connect_timeout=2, socket_timeout=2
     )

@@ -11,7 +11,7 @@ from flask import Response, request
 
 from geo.layers import features
 from service.auth import principal
-from service.db import engine
+from service.db import read_engine
 from service.errors import Problem
 from service.ogc import apidoc, bp, catalog, html, params
 from service.ogc.links import GEOJSON, HTML, JSON, OPENAPI, href, link, page_links
@@ -99,7 +99,7 @@ def conformance() -> Response:
 def collections() -> Response:
     """Every collection with its extent and links."""
     fmt = _metadata_format()
-    with engine().connect() as conn:
+    with read_engine().connect() as conn:
         colls = catalog.listed(conn)
         extents = catalog.extents(conn, colls)
     doc = {
@@ -118,7 +118,7 @@ def collections() -> Response:
 def collection(collection_id: str) -> Response:
     """One collection's metadata, the same document as its entry in /collections."""
     fmt = _metadata_format()
-    with engine().connect() as conn:
+    with read_engine().connect() as conn:
         coll = catalog.resolve(conn, collection_id)
         doc = catalog.document(coll, catalog.extents(conn, [coll])[coll.id])
     return html.collection(doc) if fmt == "html" else _json(doc)
@@ -135,7 +135,7 @@ def items(collection_id: str) -> Response:
     """A page of features: bbox, datetime, property filters, limit/offset paging."""
     who = principal()
     fmt = params.output_format()
-    with engine().connect() as conn:
+    with read_engine().connect() as conn:
         coll = catalog.resolve(conn, collection_id)
         q = params.feature_query(catalog.FILTERS[coll.family])
         page = features.collect(conn, catalog.source(conn, coll, q, who), q)
@@ -161,7 +161,7 @@ def item(collection_id: str, feature_id: str) -> Response:
     """One feature; 404 when the collection holds no feature with that id."""
     who = principal()
     fmt = _metadata_format()
-    with engine().connect() as conn:
+    with read_engine().connect() as conn:
         coll = catalog.resolve(conn, collection_id)
         key = catalog.feature_key(coll, feature_id)
         found = None

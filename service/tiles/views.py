@@ -23,7 +23,7 @@ from geo.layers import extents as feature_extents
 from geo.layers import features, tiles
 from geo.layers.extents import Extent
 from service.auth import principal
-from service.db import engine
+from service.db import read_engine
 from service.errors import Problem
 from service.openapi import operation
 from service.tiles import bp
@@ -141,7 +141,7 @@ def tile(layer: str, z: str, x: str, y: str) -> Response:
     layer = _layer(layer)
     tz, tx, ty = _address(z, x, y)
     req = tiles.TileRequest(layer, tz, tx, ty, staff=principal().is_staff, **_query(layer))
-    with engine().connect() as conn:
+    with read_engine().connect() as conn:
         try:
             ver = tiles.version(conn, req)
         except NotFound:
@@ -159,7 +159,7 @@ def tile(layer: str, z: str, x: str, y: str) -> Response:
 
 
 def _bounds(layer: str, run_id: int | None) -> tuple[float, float, float, float]:
-    with engine().connect() as conn:
+    with read_engine().connect() as conn:
         if layer == "hotspots":
             if run_id is not None and not feature_extents.is_succeeded(conn, run_id):
                 raise Problem(404, f"run: no succeeded run {run_id}", field="run", kind="not-found")
