@@ -1,13 +1,29 @@
-"""Parameters of a hotspot run: checked once, stored with the run, keyed for coalescing."""
+"""Parameters of a hotspot run: one definition, checked once, stored with the run.
+
+:class:`RunParams` is a pydantic model and the only statement of what a run
+accepts: the API validates request bodies against it and generates its OpenAPI
+schema from it, the CLI and the job build it with :meth:`RunParams.from_dict`
+(errors as :class:`~geo.errors.FieldError` naming the field), so a limit cannot
+differ between the surfaces.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
 import json
-import math
-from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from dataclasses import fields
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from geo.errors import FieldError
 from geo.stats.priority import PriorityWeights
@@ -16,26 +32,106 @@ from geo.stats.priority import PriorityWeights
 #: override the default weight of any of them with ``priority_weights``.
 PRIORITY_COMPONENTS = tuple(f.name for f in fields(PriorityWeights))
 
-_ALLOWED = {
-    "services", "resolution", "rings", "since", "until", "half_life_days", "boundary_id",
-    "measure", "time_step", "priority_weights",
-}
+MAX_RINGS = 6
 
 
-@dataclass(frozen=True)
-class RunParams:
-    """What a hotspot run analyses and how (the contract's run parameters)."""
+def _not_bool(value: Any) -> Any:
+    # JSON true is not the number 1: pydantic's lax mode would take it as one.
+    if isinstance(value, bool):
+        raise ValueError("must be a number, not a boolean")
+    return value
 
-    services: tuple[str, ...] = ()
-    resolution: int = 9
-    rings: int | str = 1
-    since: dt.date | None = None
-    until: dt.date | None = None
-    half_life_days: float | None = None
-    boundary_id: int | None = None
-    measure: str = "counts"
-    time_step: str = "week"
-    priority_weights: dict[str, float] = field(default_factory=dict)
+
+def _rings(value: Any) -> Any:
+    if value == "auto":
+        return value
+    if isinstance(value, bool):
+        raise ValueError(f"an integer from 1 to {MAX_RINGS}, or auto")
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"an integer from 1 to {MAX_RINGS}, or auto") from None
+    if (isinstance(value, float) and value != number) or not 1 <= number <= MAX_RINGS:
+        raise ValueError(f"an integer from 1 to {MAX_RINGS}, or auto")
+    return number
+
+
+def _services(value: Any) -> Any:
+    # The CLI and query strings give "a,b"; JSON gives a list.
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return tuple(s for s in value.split(",") if s)
+    return value
+
+
+Weight = Annotated[
+    Annotated[float, Field(ge=0, allow_inf_nan=False)] | None, BeforeValidator(_not_bool)
+]
+
+
+class PriorityWeightsIn(BaseModel):
+    """Weights of the priority components (rescaled to sum to 1); absent ones keep the default."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    significance: Weight = None
+    reports: Weight = None
+    trend: Weight = None
+    severity: Weight = None
+    population: Weight = None
+
+    def as_dict(self) -> dict[str, float]:
+        """The weights given, by component name, sorted."""
+        return {k: float(v) for k, v in sorted(self.model_dump(exclude_none=True).items())}
+
+
+class RunParams(BaseModel):
+    """What a hotspot run analyses and how (the contract's run parameters; all optional)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    services: Annotated[
+        tuple[Annotated[str, Field(min_length=1, max_length=64)], ...],
+        BeforeValidator(_services),
+        Field(description="Service codes; all when absent"),
+    ] = ()
+    resolution: Annotated[
+        Annotated[int, Field(ge=5, le=11)], BeforeValidator(_not_bool),
+        Field(description="H3 resolution"),
+    ] = 9
+    rings: Annotated[
+        Annotated[int, Field(ge=1, le=MAX_RINGS)] | Literal["auto"],
+        BeforeValidator(_rings),
+        Field(description="K rings, or auto (incremental Moran's I)"),
+    ] = 1
+    since: dt.date | None = Field(
+        default=None, description="First day (inclusive); default a year before until")
+    until: dt.date | None = Field(
+        default=None, description="Last day (exclusive); default tomorrow")
+    half_life_days: Annotated[
+        Annotated[float, Field(gt=0, le=3650, allow_inf_nan=False)] | None,
+        BeforeValidator(_not_bool), Field(description="Recency half-life; no decay when absent"),
+    ] = None
+    boundary_id: Annotated[
+        Annotated[int, Field(ge=1, le=2**31 - 1)] | None, BeforeValidator(_not_bool),
+        Field(description="Study area boundary; the city's, else K rings around reports"),
+    ] = None
+    measure: Literal["counts", "rates"] = "counts"
+    time_step: Literal["week", "month"] = "week"
+    priority_weights: PriorityWeightsIn = PriorityWeightsIn()
+
+    @field_validator("services")
+    @classmethod
+    def _canonical_services(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(sorted(set(value)))
+
+    @field_validator("until")
+    @classmethod
+    def _after_since(cls, value: dt.date | None, info: ValidationInfo) -> dt.date | None:
+        since = info.data.get("since")
+        if value is not None and since is not None and since >= value:
+            raise ValueError("must be after since")
+        return value
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> RunParams:
@@ -43,68 +139,26 @@ class RunParams:
 
         >>> RunParams.from_dict({"resolution": 8, "rings": "auto"}).rings
         'auto'
+        >>> RunParams.from_dict({"rings": 7})
+        Traceback (most recent call last):
+        ...
+        geo.errors.FieldError: rings: an integer from 1 to 6, or auto
         """
-        data = dict(data or {})
-        unknown = sorted(set(data) - _ALLOWED)
-        if unknown:
-            raise FieldError(unknown[0], "unknown parameter")
-        services = data.get("services") or []
-        if isinstance(services, str):
-            services = [s for s in services.split(",") if s]
-        if not isinstance(services, list) or not all(isinstance(s, str) and s for s in services):
-            raise FieldError("services", "a list of service codes")
-        resolution = _int(data.get("resolution", 9), "resolution", 5, 11)
-        rings_raw = data.get("rings", 1)
-        rings: int | str = "auto" if rings_raw == "auto" else _int(rings_raw, "rings", 1, 6)
-        since = _date(data.get("since"), "since")
-        until = _date(data.get("until"), "until")
-        if since and until and since >= until:
-            raise FieldError("until", "must be after since")
-        half_life = data.get("half_life_days")
-        if half_life is not None:
-            if isinstance(half_life, bool) or not isinstance(half_life, (int, float)) or not (
-                math.isfinite(half_life) and 0 < half_life <= 3650
-            ):
-                raise FieldError("half_life_days", "a number of days between 0 and 3650")
-            half_life = float(half_life)
-        boundary_id = data.get("boundary_id")
-        if boundary_id is not None:
-            boundary_id = _int(boundary_id, "boundary_id", 1, 2**31 - 1)
-        measure = data.get("measure", "counts")
-        if measure not in ("counts", "rates"):
-            raise FieldError("measure", "counts or rates")
-        time_step = data.get("time_step", "week")
-        if time_step not in ("week", "month"):
-            raise FieldError("time_step", "week or month")
-        weights = data.get("priority_weights") or {}
-        if not isinstance(weights, dict):
-            raise FieldError("priority_weights", "an object of component → weight")
-        for name, value in weights.items():
-            if name not in PRIORITY_COMPONENTS:
-                raise FieldError(f"priority_weights.{name}", "unknown component")
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
-                math.isfinite(value) and value >= 0
-            ):
-                raise FieldError(f"priority_weights.{name}", "a number ≥ 0")
-        return cls(
-            services=tuple(sorted(set(services))),
-            resolution=resolution,
-            rings=rings,
-            since=since,
-            until=until,
-            half_life_days=half_life,
-            boundary_id=boundary_id,
-            measure=measure,
-            time_step=time_step,
-            priority_weights={k: float(v) for k, v in sorted(weights.items())},
-        )
+        try:
+            return cls.model_validate(
+                {k: v for k, v in (data or {}).items() if v is not None})
+        except ValidationError as exc:
+            raise _field_error(exc) from None
+
+    def weights(self) -> dict[str, float]:
+        """The priority weights this run overrides, by component."""
+        return self.priority_weights.as_dict()
 
     def as_json(self) -> dict[str, Any]:
         """JSON-ready parameters, as stored with the run and shown by the API."""
-        out = asdict(self)
+        out = self.model_dump(mode="json")
         out["services"] = list(self.services)
-        out["since"] = self.since.isoformat() if self.since else None
-        out["until"] = self.until.isoformat() if self.until else None
+        out["priority_weights"] = self.weights()
         return out
 
     def key(self) -> str:
@@ -113,26 +167,16 @@ class RunParams:
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _int(value: Any, name: str, low: int, high: int) -> int:
-    if isinstance(value, bool):
-        raise FieldError(name, "must be an integer")
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise FieldError(name, "must be an integer") from None
-    if isinstance(value, float) and value != number:
-        raise FieldError(name, "must be an integer")
-    if not low <= number <= high:
-        raise FieldError(name, f"must be between {low} and {high}")
-    return number
-
-
-def _date(value: Any, name: str) -> dt.date | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value)[:10])
-    except ValueError:
-        raise FieldError(name, "an ISO date (YYYY-MM-DD)") from None
+def _field_error(exc: ValidationError) -> FieldError:
+    """The first error of ``exc`` as a FieldError whose field is a dotted path."""
+    err = exc.errors(include_url=False, include_input=False)[0]
+    parts: list[str] = []
+    for part in err["loc"]:
+        if isinstance(part, int):
+            parts[-1:] = [f"{parts[-1] if parts else ''}[{part}]"]
+        elif not str(part).startswith("function-") and part not in ("int", "literal['auto']"):
+            parts.append(str(part))
+    message = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        message = "unknown parameter"
+    return FieldError(".".join(parts) or "params", message)

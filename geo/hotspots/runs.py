@@ -13,9 +13,29 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from geo import outbox
+from geo.errors import FieldError
 from geo.hotspots.params import RunParams
 
 RUN_JOB = "hotspot_run"
+
+
+def check_references(conn: Connection, params: RunParams) -> None:
+    """Raise :class:`FieldError` when the run names a boundary or service that does not exist.
+
+    The shape of the parameters is checked by :class:`RunParams`; this is the part
+    only the database can answer, asked before a run is queued.
+    """
+    if params.boundary_id is not None and not conn.execute(
+        text("SELECT 1 FROM boundaries WHERE id = :id"), {"id": params.boundary_id}
+    ).first():
+        raise FieldError("boundary_id", f"boundary {params.boundary_id} does not exist")
+    unknown = conn.execute(
+        text("SELECT s FROM unnest(CAST(:s AS text[])) s "
+             "WHERE s NOT IN (SELECT code FROM services)"),
+        {"s": list(params.services)},
+    ).scalars().first()
+    if unknown:
+        raise FieldError("services", f"unknown service {unknown!r}")
 
 
 def create_run(

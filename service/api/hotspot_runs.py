@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Any, Literal
+from collections.abc import Callable
+from typing import Any
 
 from flask import Response, jsonify, make_response, url_for
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import text
 
 from geo.errors import FieldError
+from geo.hotspots.geojson import areas_geojson, cells_geojson
 from geo.hotspots.params import RunParams
-from geo.hotspots.runs import create_run, get_run, list_runs
-from geo.layers.features import CELL_PROPERTIES, CELLS_SQL
-from geo.privacy import MIN_REPORTERS
+from geo.hotspots.runs import check_references, create_run, get_run, list_runs
 from service.api import bp
 from service.api.job_status import JobStatus
 from service.auth import principal, roles_required
@@ -23,33 +21,6 @@ from service.idempotency import idempotent, save
 from service.openapi import operation
 
 READERS = ("planner", "grant_writer")
-
-
-class PriorityWeightsIn(BaseModel):
-    """Weights of the priority components (rescaled to sum to 1)."""
-
-    model_config = ConfigDict(extra="forbid")
-    significance: float | None = Field(None, ge=0)
-    reports: float | None = Field(None, ge=0)
-    trend: float | None = Field(None, ge=0)
-    severity: float | None = Field(None, ge=0)
-    population: float | None = Field(None, ge=0)
-
-
-class HotspotRunIn(BaseModel):
-    """Parameters of a hotspot run (all optional; defaults as documented)."""
-
-    model_config = ConfigDict(extra="forbid")
-    services: list[str] | None = Field(None, description="Service codes; all when absent")
-    resolution: int = Field(9, ge=5, le=11, description="H3 resolution")
-    rings: int | Literal["auto"] = Field(1, description="K rings, or auto (incremental Moran)")
-    since: dt.date | None = None
-    until: dt.date | None = None
-    half_life_days: float | None = Field(None, gt=0, le=3650)
-    boundary_id: int | None = Field(None, ge=1)
-    measure: Literal["counts", "rates"] = "counts"
-    time_step: Literal["week", "month"] = "week"
-    priority_weights: PriorityWeightsIn | None = None
 
 
 class HotspotRunOut(JobStatus):
@@ -88,30 +59,17 @@ def _run_or_404(run_id: int) -> dict[str, Any]:
 
 @bp.post("/hotspot-runs")
 @roles_required("planner")
-@operation(summary="Queue a hotspot run", body=HotspotRunIn, roles=("planner", "admin"),
+@operation(summary="Queue a hotspot run", body=RunParams, roles=("planner", "admin"),
            responses={202: HotspotRunOut}, idempotent=True, tags=("hotspots",))
 @idempotent
-def create_hotspot_run(body: HotspotRunIn) -> Response:
+def create_hotspot_run(body: RunParams) -> Response:
     """Queue a run; 202 with its status URL. The worker picks it up from the outbox."""
-    try:
-        params = RunParams.from_dict(body.model_dump(exclude_none=True, mode="json"))
-    except FieldError as exc:
-        raise Problem(exc.status, str(exc), field=exc.field, kind="validation") from None
     with engine().begin() as conn:
-        if params.boundary_id is not None and not conn.execute(
-            text("SELECT 1 FROM boundaries WHERE id = :id"), {"id": params.boundary_id}
-        ).first():
-            raise Problem(422, f"boundary_id: boundary {params.boundary_id} does not exist",
-                          field="boundary_id", kind="validation")
-        unknown = conn.execute(
-            text("SELECT s FROM unnest(CAST(:s AS text[])) s "
-                 "WHERE s NOT IN (SELECT code FROM services)"),
-            {"s": list(params.services)},
-        ).scalars().first()
-        if unknown:
-            raise Problem(422, f"services: unknown service {unknown!r}", field="services",
-                          kind="validation")
-        run_id = create_run(conn, params, trigger="api")
+        try:
+            check_references(conn, body)
+        except FieldError as exc:
+            raise Problem(exc.status, str(exc), field=exc.field, kind="validation") from None
+        run_id = create_run(conn, body, trigger="api")
         run = get_run(conn, run_id)
         assert run is not None
         resp = make_response(jsonify(_out(run)), 202)
@@ -150,53 +108,14 @@ def get_hotspot_run(run_id: int) -> Response:
     return jsonify(_out(_run_or_404(run_id)))
 
 
-# Grant writers are not staff: small counts of aggregated services are hidden from
-# them as on every other hotspot surface (geo.layers.features.SUPPRESS_SQL, ARCHITECTURE "Privacy").
-_CELL_FEATURES = text(
-    f"""
-    SELECT json_build_object('type', 'FeatureCollection', 'run_id', CAST(:r AS bigint),
-        'features', coalesce(json_agg(json_build_object(
-            'type', 'Feature', 'id', lower(to_hex(c.h3)),
-            'geometry', ST_AsGeoJSON(c.geom, 7)::json,
-            'properties', json_build_object(
-                'h3', lower(to_hex(c.h3)), 'reports', {CELL_PROPERTIES["reports"]},
-                'weight', {CELL_PROPERTIES["weight"]},
-                'gi_z', c.gi_z, 'gi_p', c.gi_p, 'gi_bin', c.gi_bin,
-                'n_neighbors', c.n_neighbors, 'no_data', c.no_data, 'trend', c.trend,
-                'area_id', c.area_id, 'priority_score', c.priority_score,
-                'priority_rank', c.priority_rank, 'components',
-                CASE WHEN c.hide AND c.reporters < :min_reporters THEN NULL
-                ELSE c.components END))
-            ORDER BY c.h3), '[]'::json))::text
-    FROM {CELLS_SQL} WHERE c.run_id = :r
-    """
-)
-
-_AREA_FEATURES = text(
-    """
-    SELECT json_build_object('type', 'FeatureCollection', 'run_id', CAST(:r AS bigint),
-        'features', coalesce(json_agg(json_build_object(
-            'type', 'Feature', 'id', a.area_id,
-            'geometry', ST_AsGeoJSON(a.geom, 7)::json,
-            'properties', json_build_object(
-                'area_id', a.area_id, 'cells', a.cells, 'reports', a.reports,
-                'weight', a.weight, 'population', a.population, 'trend', a.trend,
-                'priority_score', a.priority_score, 'priority_rank', a.priority_rank,
-                'components', a.components))
-            ORDER BY a.priority_rank), '[]'::json))::text
-    FROM hotspot_areas a WHERE a.run_id = :r
-    """
-)
-
-
-def _finished_layer(run_id: int, query: Any) -> Response:
+def _finished_layer(run_id: int, layer: Callable[..., str]) -> Response:
     run = _run_or_404(run_id)
     if run["status"] != "succeeded":
         raise Problem(409, f"hotspot run {run_id} is {run['status']}; its layers appear when it "
                       "has succeeded", kind="run-not-finished")
-    hide = {"run": run_id, "public": not principal().is_staff, "min_reporters": MIN_REPORTERS}
+    # Grant writers are not staff: they see what the public sees (geo.hotspots.geojson).
     with engine().connect() as conn:
-        body = conn.execute(query, {"r": run_id, **hide}).scalar_one()
+        body = layer(conn, run_id, public=not principal().is_staff)
     return Response(body, mimetype="application/geo+json")
 
 
@@ -206,7 +125,7 @@ def _finished_layer(run_id: int, query: Any) -> Response:
            tags=("hotspots",))
 def hotspot_run_cells(run_id: int) -> Response:
     """All cells of the study area (empty ones too) with the contract's fields."""
-    return _finished_layer(run_id, _CELL_FEATURES)
+    return _finished_layer(run_id, cells_geojson)
 
 
 @bp.get("/hotspot-runs/<int:run_id>/areas")
@@ -215,6 +134,6 @@ def hotspot_run_cells(run_id: int) -> Response:
            tags=("hotspots",))
 def hotspot_run_areas(run_id: int) -> Response:
     """Contiguous hot cells merged into ranked intervention areas."""
-    return _finished_layer(run_id, _AREA_FEATURES)
+    return _finished_layer(run_id, areas_geojson)
 
 

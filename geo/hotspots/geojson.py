@@ -1,0 +1,63 @@
+"""A run's cells and areas as one GeoJSON FeatureCollection each, built by PostGIS.
+
+What the native API's ``/hotspot-runs/{id}/cells`` and ``/areas`` return: every
+cell of the study area (empty ones too) and the ranked intervention areas, with
+the contract's field names. ``public`` callers (not staff) get small counts of
+aggregated services hidden, as on every other hotspot surface
+(:data:`geo.layers.features.SUPPRESS_SQL`).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, text
+
+from geo.layers.features import CELL_PROPERTIES, CELLS_SQL
+from geo.privacy import MIN_REPORTERS
+
+_CELLS = text(
+    f"""
+    SELECT json_build_object('type', 'FeatureCollection', 'run_id', CAST(:run AS bigint),
+        'features', coalesce(json_agg(json_build_object(
+            'type', 'Feature', 'id', lower(to_hex(c.h3)),
+            'geometry', ST_AsGeoJSON(c.geom, 7)::json,
+            'properties', json_build_object(
+                'h3', lower(to_hex(c.h3)), 'reports', {CELL_PROPERTIES["reports"]},
+                'weight', {CELL_PROPERTIES["weight"]},
+                'gi_z', c.gi_z, 'gi_p', c.gi_p, 'gi_bin', c.gi_bin,
+                'n_neighbors', c.n_neighbors, 'no_data', c.no_data, 'trend', c.trend,
+                'area_id', c.area_id, 'priority_score', c.priority_score,
+                'priority_rank', c.priority_rank, 'components',
+                CASE WHEN c.hide AND c.reporters < :min_reporters THEN NULL
+                ELSE c.components END))
+            ORDER BY c.h3), '[]'::json))::text
+    FROM {CELLS_SQL} WHERE c.run_id = :run
+    """
+)
+
+_AREAS = text(
+    """
+    SELECT json_build_object('type', 'FeatureCollection', 'run_id', CAST(:run AS bigint),
+        'features', coalesce(json_agg(json_build_object(
+            'type', 'Feature', 'id', a.area_id,
+            'geometry', ST_AsGeoJSON(a.geom, 7)::json,
+            'properties', json_build_object(
+                'area_id', a.area_id, 'cells', a.cells, 'reports', a.reports,
+                'weight', a.weight, 'population', a.population, 'trend', a.trend,
+                'priority_score', a.priority_score, 'priority_rank', a.priority_rank,
+                'components', a.components))
+            ORDER BY a.priority_rank), '[]'::json))::text
+    FROM hotspot_areas a WHERE a.run_id = :run
+    """
+)
+
+
+def cells_geojson(conn: Connection, run_id: int, *, public: bool) -> str:
+    """Every analysed cell of run ``run_id`` as a FeatureCollection (text), ordered by cell."""
+    return str(conn.execute(
+        _CELLS, {"run": run_id, "public": public, "min_reporters": MIN_REPORTERS}
+    ).scalar_one())
+
+
+def areas_geojson(conn: Connection, run_id: int, *, public: bool) -> str:
+    """The intervention areas of run ``run_id`` as a FeatureCollection (text), by rank."""
+    return str(conn.execute(_AREAS, {"run": run_id, "public": public}).scalar_one())
