@@ -2,12 +2,14 @@
 
 ``report_cell_days`` holds, per service, resolution-9 cell and (UTC) day, the raw
 report count, the incidents (one per reporter per cell per day, so a phone
-re-submitting the same flood ten times counts once) and the distinct reporters
-plus confirmations. It is derived state: :func:`refresh` rebuilds the
-(service, day) groups whose reports changed since the last refresh, found by the
-transaction that wrote them (``reports.changed_xact``, set by the server);
-``full=True`` rebuilds everything. A refresh with nothing new is one index probe,
-so a hotspot run after a bulk import pays for the import once, not on every run.
+re-submitting the same flood ten times counts once) and the distinct reporters:
+the people behind the reports and their confirmations, a device once however
+often it reported or confirmed (:func:`geo.privacy.reporter_identity_sql`). It is
+derived state: :func:`refresh` rebuilds the (service, day) groups whose reports
+changed since the last refresh, found by the transaction that wrote them
+(``reports.changed_xact``, set by the server); ``full=True`` rebuilds everything.
+A refresh with nothing new is one index probe, so a hotspot run after a bulk
+import pays for the import once, not on every run.
 
 ``report_cell_weeks`` sums those days per ISO week (weeks start on Mondays) for
 week-binned runs; the same refresh rebuilds the (service, week) groups holding
@@ -22,6 +24,7 @@ from sqlalchemy import Connection, text
 
 from geo.h3cells import parent_sql
 from geo.hotspots.schema import AGGREGATE_RESOLUTION
+from geo.privacy import reporter_identity_sql
 
 #: Rows written before ``changed_xact`` existed carry none; for them the old clock
 #: rule applies once: transactions that started before a refresh may commit after
@@ -55,13 +58,15 @@ INDEXED_GROUPS = 100
 
 _CELL = parent_sql("r.h3_cell", AGGREGATE_RESOLUTION)
 
-_GROUPS = f"""
+# One row per person behind each report (its filer first, ordinality 1, then its
+# confirmers): the reports are the first rows, the reporters the distinct people.
+GROUPS_SQL = f"""
     SELECT r.service_code, {_CELL} AS cell, (r.requested_at AT TIME ZONE 'UTC')::date AS day,
-           count(*) AS reports,
+           count(*) FILTER (WHERE who.n = 1) AS reports,
            count(DISTINCT coalesce(encode(r.device_hash, 'hex'), r.id::text)) AS incidents,
-           count(DISTINCT coalesce(encode(r.device_hash, 'hex'), r.id::text))
-               + sum(r.confirmations) AS reporters
-    FROM reports r
+           count(DISTINCT who.id) AS reporters
+    FROM reports r CROSS JOIN LATERAL unnest({reporter_identity_sql("r")})
+        WITH ORDINALITY AS who(id, n)
     WHERE r.h3_cell IS NOT NULL AND r.status <> 'duplicate' {{where}}
     GROUP BY 1, 2, 3
 """
@@ -102,7 +107,7 @@ def refresh(conn: Connection, *, full: bool = False) -> int:
         # run's hash of (week, cell) groups then stays in cache (0.25 → 0.18 s at
         # 1M reports, against rows in hash order).
         written = conn.execute(
-            text(f"INSERT INTO report_cell_days {_GROUPS.format(where='')} ORDER BY 3, 2")
+            text(f"INSERT INTO report_cell_days {GROUPS_SQL.format(where='')} ORDER BY 3, 2")
         ).rowcount
         # A rebuilt table has no statistics until autovacuum comes by (never, where it
         # is off): the planner then took 5 rows per service and sorted runs' reads on disk.
@@ -181,7 +186,7 @@ def _refresh_changed(conn: Connection, horizon: int | None, since: dt.datetime) 
             "touched t JOIN reports r ON r.service_code = t.service_code "
             "AND (r.requested_at AT TIME ZONE 'UTC')::date = t.day"
         )
-    rows = _GROUPS.replace("FROM reports r", f"FROM {source}").format(where="")
+    rows = GROUPS_SQL.replace("FROM reports r", f"FROM {source}").format(where="")
     written = conn.execute(text(f"INSERT INTO report_cell_days {rows}")).rowcount
     _refresh_weeks(conn)
     conn.execute(text("DROP TABLE touched"))

@@ -8,8 +8,10 @@ The steps, each timed into the run's ``timings``:
    time series of the space-time cube (one SQL pass over the aggregate);
 3. lay out the study area (the boundary's cells, else K rings around reports) with
    zeros for empty cells, choose K when ``rings="auto"``;
-4. Gi* with binary weights, BH-FDR bins, the honesty rules (no-data, ≥ 3 reporters);
-5. emerging hot spots on the space-time cube, priority scores and areas;
+4. Gi* with binary weights, BH-FDR bins and the honesty rules (no-data, ≥ 3 distinct
+   reporters), all by :func:`geo.stats.hotspots.analyse`, their one implementation;
+5. emerging hot spots on the space-time cube of the analysed measure (counts or
+   rates), none for cells the rules silenced; priority scores and areas;
 6. publish cells, areas and ``succeeded`` in one transaction.
 
 A failure marks the run ``failed`` with the error; nothing of it becomes visible.
@@ -41,9 +43,8 @@ from geo.hotspots.read import (
     unlocated_reports,
 )
 from geo.privacy import MIN_REPORTERS
-from geo.stats.fdr import gi_bins
-from geo.stats.gistar import gi_star
-from geo.stats.grid import neighbourhoods, study_area_from_reports
+from geo.stats.grid import neighbourhoods, restrict_neighbourhoods, study_area_from_reports
+from geo.stats.hotspots import HotspotCells, analyse
 from geo.stats.moran import choose_rings
 from geo.stats.priority import PriorityWeights, priority
 from geo.stats.rates import eb_rates
@@ -136,25 +137,22 @@ def execute(
     return "succeeded"
 
 
-def reporter_bounds(
-    best_group: np.ndarray, reporters: np.ndarray, indptr: np.ndarray, indices: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Bounds on the distinct reporters of every neighbourhood, from the aggregate alone.
+def _trends(
+    cube: np.ndarray, population: np.ndarray | None, hot: HotspotCells
+) -> np.ndarray:
+    """Emerging hot spot codes per cell, over the same values and cells as the analysis.
 
-    ``best_group`` is per cell the most reporters of one (service, cell, day)
-    group, ``reporters`` the sum over its groups. A neighbourhood's distinct
-    reporters (plus confirmations) are at least those of any one of its groups,
-    and at most the sum over its groups (a phone counted in two groups is one
-    person). So ``lower >= 3`` proves the rule holds and ``upper < 3`` proves it
-    fails; only candidates in between need the reports themselves.
-
-    >>> indptr, indices = np.array([0, 2, 4]), np.array([0, 1, 0, 1])
-    >>> reporter_bounds(np.array([3, 1]), np.array([5, 1]), indptr, indices)
-    (array([3, 3]), array([6, 6]))
+    Under rates every time bin is a rate (EB-smoothed like the whole period), and
+    cells without residents take no part, as in :func:`analyse`; they get code 0.
     """
-    lower = np.maximum.reduceat(best_group[indices], indptr[:-1])
-    upper = np.add.reduceat(reporters[indices], indptr[:-1])
-    return lower, upper
+    if population is not None:
+        cube = np.vstack([eb_rates(row, population).rate for row in cube]) if len(cube) else cube
+    keep = hot.has_value
+    codes = np.zeros(cube.shape[1], dtype=np.int64)
+    if keep.any():
+        sub_ptr, sub_idx = restrict_neighbourhoods(hot.indptr, hot.indices, keep)
+        codes[keep] = emerging_hotspots(cube[:, keep], sub_ptr, sub_idx).category
+    return codes
 
 
 def _report(engine: Engine, run_id: int, progress: Progress, percent: int, step: str) -> None:
@@ -209,19 +207,20 @@ def _analyse_and_publish(
 
     population = None
     analysed = weight
-    if params.measure == "rates" or params.priority_weights.get("population", 1) > 0:
+    if params.measure == "rates" or params.weights().get("population", 1) > 0:
         with engine.connect() as conn:
             population = cell_population(conn, study)
     if params.measure == "rates":
         if population is None:
             raise ValueError("measure=rates needs district boundaries with population")
-        eb = eb_rates(weight, population)
-        analysed = np.nan_to_num(eb.rate, nan=0.0)
+        # NaN where nobody lives: no rate, so analyse() leaves the cell out as no-data.
+        analysed = eb_rates(weight, population).rate
     lap("population")
 
     profile: list[Any] | None = None
+    valid = ~np.isnan(analysed)
     if params.rings == "auto":
-        k, zs = choose_rings(study, analysed, k_max=6)
+        k, zs = choose_rings(study[valid], analysed[valid], k_max=6)
         profile = [{"k": i + 1, "z": float(z)} for i, z in enumerate(zs)]
     else:
         k = int(params.rings)
@@ -229,28 +228,20 @@ def _analyse_and_publish(
     lap("neighbourhoods")
     _report(engine, run_id, progress, 40, "neighbourhoods")
 
-    gi = gi_star(analysed, indptr, indices)
-    bins = gi_bins(gi.z, gi.p).astype(np.int8)
-    # Honesty rule 1: a neighbourhood without a single report is "no data", not cold.
-    neighbourhood_reports = np.add.reduceat(reports[indices], indptr[:-1]) if n else reports
-    no_data = neighbourhood_reports == 0
-    bins[no_data] = 0
-    # Honesty rule 2: one or two phones cannot make a hotspot. The aggregate's
-    # bounds settle most candidates; the rest are counted exactly from the reports
-    # (all of them took 2 s at 1M reports: a dense hot area holds ~10^5 reports).
-    candidates = np.flatnonzero(bins > 0)
-    lower, upper = reporter_bounds(best_group, reporters, indptr, indices)
-    too_few = candidates[upper[candidates] < MIN_REPORTERS]
-    unsure = candidates[(lower[candidates] < MIN_REPORTERS) & (upper[candidates] >= MIN_REPORTERS)]
-    distinct = np.zeros(0, dtype=np.int64)
-    if len(unsure):
+    def count_reporters(centres: np.ndarray, members: list[np.ndarray]) -> np.ndarray:
+        # The aggregate's bounds settle most candidates; these few are counted from
+        # the reports (all of them took 2 s at 1M reports: a dense hot area holds
+        # ~10^5 reports).
         with engine.connect() as conn:
-            distinct = neighbourhood_reporters(
-                conn, params, today, study[unsure],
-                [study[indices[indptr[i]:indptr[i + 1]]] for i in unsure],
-            )
-    suppressed = np.sort(np.concatenate([too_few, unsure[distinct < MIN_REPORTERS]]))
-    bins[suppressed] = 0
+            return neighbourhood_reporters(
+                conn, params, today, study[centres], [study[m] for m in members])
+
+    hot = analyse(
+        study, analysed, reporters, neighbourhood=(indptr, indices),
+        reporters_floor=best_group, count_reporters=count_reporters,
+        min_reporters=MIN_REPORTERS,
+    )
+    bins, no_data = hot.gi_bin, hot.no_data
     lap("gistar")
     _report(engine, run_id, progress, 60, "gistar")
 
@@ -258,16 +249,17 @@ def _analyse_and_publish(
     trend_labels: list[str | None] | None = None
     cube, time_bins = series.dense(study), series.bins
     if len(time_bins) >= MIN_TREND_BINS:
-        emerging = emerging_hotspots(cube, indptr, indices)
-        trend_codes = emerging.category
+        trend_codes = _trends(cube, population if params.measure == "rates" else None, hot)
         labels = emerging_labels(trend_codes)
-        trend_labels = [None if no_data[i] else str(labels[i]) for i in range(n)]
+        # A cell demoted by the reporter rule or without evidence has no trend to show.
+        silent = no_data | hot.few_reporters
+        trend_labels = [None if silent[i] else str(labels[i]) for i in range(n)]
     lap("emerging")
     _report(engine, run_id, progress, 80, "emerging")
 
-    weights = PriorityWeights(**{**PriorityWeights().__dict__, **params.priority_weights})
+    weights = PriorityWeights(**{**PriorityWeights().__dict__, **params.weights()})
     ranked = priority(
-        study, gi.z, bins, weight, trend=trend_codes, severity=severity,
+        study, hot.gi_z, bins, weight, trend=trend_codes, severity=severity,
         population=population, weights=weights,
     )
     # Column-wise: one dict per cell built from lists, not 5·n numpy scalars.
@@ -308,7 +300,7 @@ def _analyse_and_publish(
         "hot_cells": int((bins > 0).sum()),
         "cold_cells": int((bins < 0).sum()),
         "no_data_cells": int(no_data.sum()),
-        "suppressed_few_reporters": int(len(suppressed)),
+        "suppressed_few_reporters": int(hot.few_reporters.sum()),
         "areas": len(areas),
         "since": since.isoformat(),
         "until": until.isoformat(),
@@ -316,8 +308,9 @@ def _analyse_and_publish(
         "priority_weights": ranked.weights,
     }
     result = CellResult(
-        h3=study, reports=reports, weight=weight, reporters=reporters, gi_z=gi.z, gi_p=gi.p,
-        gi_bin=bins, n_neighbors=gi.n_neighbors, no_data=no_data, trend=trend_labels,
+        h3=study, reports=reports, weight=weight, reporters=reporters, gi_z=hot.gi_z,
+        gi_p=hot.gi_p, gi_bin=bins, n_neighbors=hot.n_neighbors, no_data=no_data,
+        trend=trend_labels,
         area_id=np.where(ranked.area >= 0, ranked.area + 1, -1),
         priority_score=ranked.score, priority_rank=ranked.rank, components=components,
     )

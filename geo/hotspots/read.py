@@ -27,9 +27,10 @@ from psycopg.rows import namedtuple_row
 from sqlalchemy import Connection, text
 
 from geo.h3cells import descendants_range_sql, parent_sql
-from geo.hotspots.aggregate import _GROUPS
+from geo.hotspots.aggregate import GROUPS_SQL
 from geo.hotspots.params import RunParams
 from geo.hotspots.schema import AGGREGATE_RESOLUTION
+from geo.privacy import reporter_identity_sql
 
 
 @dataclass
@@ -79,7 +80,7 @@ def _source(res: int) -> tuple[str, str]:
     if res <= AGGREGATE_RESOLUTION:
         return "report_cell_days d", parent_sql("d.cell", res)
     # Finer than the aggregate: group the reports at the stored resolution first.
-    rows = "(" + _GROUPS.format(where="") + ") d"
+    rows = "(" + GROUPS_SQL.format(where="") + ") d"
     return rows.replace(parent_sql("r.h3_cell", AGGREGATE_RESOLUTION), "r.h3_cell"), parent_sql(
         "d.cell", res
     )
@@ -323,9 +324,10 @@ def neighbourhood_reporters(
     Per-cell reporter counts cannot be summed over a neighbourhood — one phone
     reporting in seven adjacent cells would look like seven people — so hot
     candidates are checked against the reports themselves: through the h3_cell
-    index, distinct devices plus confirmations by others. That reads every report
-    of the neighbourhoods, so the engine asks only about the candidates the
-    aggregate cannot settle (``geo.hotspots.engine.reporter_bounds``).
+    index, the distinct people behind the reports and their confirmations
+    (:func:`geo.privacy.reporter_identity_sql`). That reads every report of the
+    neighbourhoods, so the engine asks only about the candidates the aggregate's
+    bounds cannot settle (see :func:`geo.stats.hotspots.analyse`).
     """
     if len(centres) == 0:
         return np.zeros(0, dtype=np.int64)
@@ -338,9 +340,9 @@ def neighbourhood_reporters(
         text(
             "WITH pairs AS (SELECT * FROM unnest(CAST(:c AS bigint[]), CAST(:n AS bigint[])) "
             "AS n(centre, cell)), "
-            "hits AS (SELECT n.centre, coalesce(encode(r.device_hash, 'hex'), r.id::text) AS who, "
-            "r.confirmations FROM pairs n JOIN reports r "
+            "hits AS (SELECT n.centre, who FROM pairs n JOIN reports r "
             f"ON r.h3_cell BETWEEN {lo} AND {hi} "
+            f"CROSS JOIN LATERAL unnest({reporter_identity_sql('r')}) AS who "
             "WHERE r.status <> 'duplicate' "
             # UTC days, as the aggregate the run analysed (and bounds, see the engine).
             "AND r.requested_at >= (CAST(:since AS date)::timestamp AT TIME ZONE 'UTC') "
@@ -348,7 +350,7 @@ def neighbourhood_reporters(
             "AND (cardinality(CAST(:services AS text[])) = 0 "
             "     OR r.service_code = ANY(:services))) "
             "SELECT centre, "
-            "least(:cap, count(DISTINCT who) + coalesce(sum(confirmations), 0)) "
+            "least(:cap, count(DISTINCT who)) "
             "FROM hits GROUP BY centre"
         ),
         {

@@ -52,7 +52,7 @@ class CellDay(Base):
     reports: Mapped[int] = mapped_column(Integer)
     #: reports counted once per device per cell per day
     incidents: Mapped[int] = mapped_column(Integer)
-    #: distinct reporters (devices, or the report itself without one) plus confirmations
+    #: distinct people behind the reports and their confirmations (geo.privacy)
     reporters: Mapped[int] = mapped_column(Integer)
 
 

@@ -35,6 +35,7 @@ from geo.stats.grid import (
     latlng_to_cells,
     neighbourhood_distances,
     neighbourhoods,
+    restrict_neighbourhoods,
     study_area_from_reports,
 )
 from geo.stats.hotspots import HotspotCells, analyse
@@ -88,6 +89,7 @@ __all__ = [
     "neighbourhood_distances",
     "neighbourhoods",
     "priority",
+    "restrict_neighbourhoods",
     "space_time_gistar",
     "study_area_from_reports",
     "two_sided_p",

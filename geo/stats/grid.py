@@ -31,10 +31,13 @@ from h3 import H3BaseException
 from h3.api import basic_int as h3i
 from numpy.typing import ArrayLike, NDArray
 
+from geo.stats._csr import as_neighbourhoods, row_ids
+
 __all__ = [
     "latlng_to_cells",
     "neighbourhood_distances",
     "neighbourhoods",
+    "restrict_neighbourhoods",
     "study_area_from_reports",
 ]
 
@@ -105,6 +108,32 @@ def neighbourhoods(cells: ArrayLike, k: int) -> tuple[NDArray[np.int64], NDArray
     """
     indptr, indices, _ = neighbourhood_distances(cells, k)
     return indptr, indices
+
+
+def restrict_neighbourhoods(
+    indptr: ArrayLike, indices: ArrayLike, keep: ArrayLike
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """The neighbourhoods of the kept cells among the kept cells only, renumbered.
+
+    For an analysis that leaves cells out (a rate where nobody lives): row ``j``
+    of the result is the ``j``-th kept cell, its entries the positions among the
+    kept cells, in the original order.
+
+    Examples
+    --------
+    Three cells on a line; leaving out the middle one isolates the ends:
+
+    >>> restrict_neighbourhoods([0, 2, 5, 7], [0, 1, 0, 1, 2, 1, 2], [True, False, True])
+    (array([0, 1, 2]), array([0, 1]))
+    """
+    keep_a = np.asarray(keep, dtype=bool).ravel()
+    indptr_a, indices_a = as_neighbourhoods(indptr, indices, keep_a.shape[0])
+    rows = row_ids(indptr_a)
+    ok = keep_a[rows] & keep_a[indices_a]
+    position = np.cumsum(keep_a) - 1
+    counts = np.bincount(rows[ok], minlength=keep_a.shape[0])[keep_a]
+    new_indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    return new_indptr, position[indices_a[ok]].astype(np.int64)
 
 
 def neighbourhood_distances(
