@@ -14,7 +14,7 @@ CELL_COLUMNS = {
     "district": "district holding the cell's centre (empty if none)",
     "reports": "reports in the cell analysed by the hotspot run (its services and period)",
     "weight": "weighted problems analysed: severity x recency decay, repeats merged",
-    "reporters": "distinct reporters (devices, or the report itself without one) + confirmations",
+    "reporters": "distinct reporters: people behind the reports and their confirmations",
     "gi_z": "Getis-Ord Gi* z-score",
     "gi_p": "two-sided p-value of gi_z",
     "gi_bin": "-3..3: cold/hot spot at 99/95/90 % after FDR correction; 0 not significant",
