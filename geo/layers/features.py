@@ -19,6 +19,7 @@ import h3
 from sqlalchemy import Connection, text
 
 from geo.errors import FieldError
+from geo.hotspots.outputs import CELL_PROPERTIES, CELLS_SQL
 from geo.privacy import MIN_REPORTERS
 
 BOUNDARY_KINDS = ("city", "district", "tract")
@@ -30,17 +31,6 @@ RUN_PERIOD_SQL = (
     "greatest(CAST(h.params->>'since' AS date)::timestamp AT TIME ZONE 'UTC', h.finished_at)), "
     "'[)')"
 )
-#: Hotspot cells repeat report counts per cell: for callers who may not see exact
-#: points they are hidden below the reporter threshold when the run covers an
-#: ``aggregated`` service (the same rule as for reports, zeros included, so a
-#: hidden count cannot be told apart from an empty cell).
-SUPPRESS_SQL = (
-    "(SELECT :public AND EXISTS (SELECT 1 FROM hotspot_runs h JOIN services s "
-    "ON s.privacy <> 'public' WHERE h.id = :run AND (coalesce(jsonb_array_length("
-    "h.params->'services'), 0) = 0 OR h.params->'services' ? s.code)))"
-)
-
-
 @dataclass(frozen=True)
 class Interval:
     """A time interval, ``start`` inclusive and ``end`` exclusive; None is open."""
@@ -260,17 +250,6 @@ CELL_FILTERS = {
 }
 AREA_FILTERS = {"trend": Filter("a.trend", filter_parser("trend"))}
 BOUNDARY_FILTERS = {"kind": Filter("b.kind", filter_parser("kind", BOUNDARY_KINDS))}
-_HIDDEN = "CASE WHEN c.hide AND c.reporters < :min_reporters THEN NULL ELSE c.{col} END"
-CELL_PROPERTIES = {
-    "h3": "to_hex(c.h3)", "run_id": "c.run_id",
-    "reports": _HIDDEN.format(col="reports"), "weight": _HIDDEN.format(col="weight"),
-    "gi_z": "c.gi_z", "gi_p": "c.gi_p", "gi_bin": "c.gi_bin", "n_neighbors": "c.n_neighbors",
-    "no_data": "c.no_data", "trend": "c.trend", "area_id": "c.area_id",
-    "priority_score": "c.priority_score", "priority_rank": "c.priority_rank",
-}
-#: A run's cells with ``hide`` (see :data:`SUPPRESS_SQL`); a simple subquery that
-#: PostgreSQL flattens, so the primary key and the GiST index still serve it.
-CELLS_SQL = f"(SELECT c.*, {SUPPRESS_SQL} AS hide FROM hotspot_cells c) c"
 _PERIOD_COND = (
     f"EXISTS (SELECT 1 FROM hotspot_runs h WHERE h.id = :run AND {RUN_PERIOD_SQL} "
     "&& tstzrange(CAST(:t0 AS timestamptz), CAST(:t1 AS timestamptz), '[)'))"
@@ -278,7 +257,9 @@ _PERIOD_COND = (
 
 
 def hotspot_cells_source(run_id: int, *, public: bool) -> Source:
-    """The cells of run ``run_id``; ``public`` hides small counts (see :data:`SUPPRESS_SQL`).
+    """The cells of run ``run_id`` as ``public`` callers or staff see them.
+
+    What each sees is decided in :mod:`geo.hotspots.outputs`.
 
     The feature id (and ``h3``) is the cell's H3 string: the hex of its BIGINT.
     """

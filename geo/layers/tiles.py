@@ -21,8 +21,9 @@ from sqlalchemy import Connection, text
 
 from geo.errors import NotFound
 from geo.h3cells import descendants_range_sql, parent_sql
+from geo.hotspots.outputs import CELL_PROPERTIES, CELLS_SQL
 from geo.hotspots.publish import cell_polygon_wkt
-from geo.layers.features import CELL_PROPERTIES, CELLS_SQL, expand_bbox, no_jit
+from geo.layers.features import expand_bbox, no_jit
 from geo.layers.report_features import visible_cells_sql
 from geo.privacy import GENERALISED_RESOLUTION, MIN_REPORTERS
 

@@ -9,7 +9,7 @@ from flask import Response, jsonify, make_response, url_for
 from pydantic import BaseModel, ConfigDict, Field
 
 from geo.errors import FieldError
-from geo.hotspots.geojson import areas_geojson, cells_geojson
+from geo.hotspots.outputs import areas_geojson, cells_geojson
 from geo.hotspots.params import RunParams
 from geo.hotspots.runs import check_references, create_run, get_run, list_runs
 from service.api import bp
@@ -113,7 +113,7 @@ def _finished_layer(run_id: int, layer: Callable[..., str]) -> Response:
     if run["status"] != "succeeded":
         raise Problem(409, f"hotspot run {run_id} is {run['status']}; its layers appear when it "
                       "has succeeded", kind="run-not-finished")
-    # Grant writers are not staff: they see what the public sees (geo.hotspots.geojson).
+    # Grant writers are not staff: they see what the public sees (geo.hotspots.outputs).
     with engine().connect() as conn:
         body = layer(conn, run_id, public=not principal().is_staff)
     return Response(body, mimetype="application/geo+json")

@@ -1,18 +1,39 @@
-"""A run's cells and areas as one GeoJSON FeatureCollection each, built by PostGIS.
+"""What readers see of a run's cells and areas: one SQL source for every surface.
 
-What the native API's ``/hotspot-runs/{id}/cells`` and ``/areas`` return: every
-cell of the study area (empty ones too) and the ranked intervention areas, with
-the contract's field names. ``public`` callers (not staff) get small counts of
-aggregated services hidden, as on every other hotspot surface
-(:data:`geo.layers.features.SUPPRESS_SQL`).
+The OGC items and tiles (``geo.layers``), the native API and the evidence packs
+read cells through :data:`CELLS_SQL` and :data:`CELL_PROPERTIES`, so what a
+caller who is not staff may see is decided here once. :func:`cells_geojson` and
+:func:`areas_geojson` are what the native API's ``/hotspot-runs/{id}/cells`` and
+``/areas`` return: every cell of the study area (empty ones too) and the ranked
+intervention areas, with the contract's field names.
 """
 
 from __future__ import annotations
 
 from sqlalchemy import Connection, text
 
-from geo.layers.features import CELL_PROPERTIES, CELLS_SQL
 from geo.privacy import MIN_REPORTERS
+
+#: Hotspot cells repeat report counts per cell: for callers who may not see exact
+#: points they are hidden below the reporter threshold when the run covers an
+#: ``aggregated`` service (the same rule as for reports, zeros included, so a
+#: hidden count cannot be told apart from an empty cell).
+SUPPRESS_SQL = (
+    "(SELECT :public AND EXISTS (SELECT 1 FROM hotspot_runs h JOIN services s "
+    "ON s.privacy <> 'public' WHERE h.id = :run AND (coalesce(jsonb_array_length("
+    "h.params->'services'), 0) = 0 OR h.params->'services' ? s.code)))"
+)
+_HIDDEN = "CASE WHEN c.hide AND c.reporters < :min_reporters THEN NULL ELSE c.{col} END"
+CELL_PROPERTIES = {
+    "h3": "to_hex(c.h3)", "run_id": "c.run_id",
+    "reports": _HIDDEN.format(col="reports"), "weight": _HIDDEN.format(col="weight"),
+    "gi_z": "c.gi_z", "gi_p": "c.gi_p", "gi_bin": "c.gi_bin", "n_neighbors": "c.n_neighbors",
+    "no_data": "c.no_data", "trend": "c.trend", "area_id": "c.area_id",
+    "priority_score": "c.priority_score", "priority_rank": "c.priority_rank",
+}
+#: A run's cells with ``hide`` (see :data:`SUPPRESS_SQL`); a simple subquery that
+#: PostgreSQL flattens, so the primary key and the GiST index still serve it.
+CELLS_SQL = f"(SELECT c.*, {SUPPRESS_SQL} AS hide FROM hotspot_cells c) c"
 
 _CELLS = text(
     f"""
