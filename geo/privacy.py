@@ -103,29 +103,6 @@ def reporter_identity_sql(alias: str = "r") -> str:
     return f"coalesce({alias}.reporter_hash, {alias}.device_hash, int8send({alias}.id))"
 
 
-def reporter_identity_sql(alias: str = "r") -> str:
-    """SQL for the people behind report ``alias``, as a ``text[]`` of their identities.
-
-    The one definition of "a distinct reporter" for the rule above and for the
-    hotspot engine's: element 1 stands for the report's filer (NULL when the
-    report alone makes no new person), the rest for each device that confirmed
-    it. Counting ``DISTINCT`` over the elements of many reports' arrays counts a
-    device once however often it reported or confirmed; NULLs count nobody, so a
-    confirmation without a device makes no new person.
-
-    Today a filer is its hashed device id, or the report itself when it has none.
-    Confirmations are read only for reports that have some (most have none), by
-    the ``(report_id, device_hash)`` index. Callers unnest it ``WITH ORDINALITY``
-    when they also need one row per report (the row with ordinality 1).
-    """
-    return (
-        f"(ARRAY[coalesce(encode({alias}.device_hash, 'hex'), {alias}.id::text)] || "
-        f"CASE WHEN {alias}.confirmations > 0 THEN ARRAY(SELECT encode(f.device_hash, 'hex') "
-        f"FROM report_confirmations f WHERE f.report_id = {alias}.id "
-        "AND f.device_hash IS NOT NULL) ELSE ARRAY[]::text[] END)"
-    )
-
-
 def reporter_count_sql(alias: str = "r") -> str:
     """SQL for the distinct reporters of ``alias``'s service in its resolution-8 cell.
 

@@ -58,15 +58,24 @@ INDEXED_GROUPS = 100
 
 _CELL = parent_sql("r.h3_cell", AGGREGATE_RESOLUTION)
 
-# One row per person behind each report (its filer first, ordinality 1, then its
-# confirmers): the reports are the first rows, the reporters the distinct people.
+#: The people behind report ``r``, one row each (``who.id``): its filer
+#: (``who.filer``) and whoever confirmed it, by the one definition of a reporter
+#: (:func:`geo.privacy.reporter_identity_sql`). Counting distinct ``who.id`` counts a
+#: reporter once however often it reported or confirmed. Most reports have no
+#: confirmation; for them the guard spares the index probe.
+PEOPLE_SQL = (
+    f"CROSS JOIN LATERAL (SELECT {reporter_identity_sql('r')} AS id, true AS filer "
+    f"UNION ALL SELECT {reporter_identity_sql('f')}, false FROM report_confirmations f "
+    "WHERE r.confirmations > 0 AND f.report_id = r.id) who"
+)
+
+# A report is one filer row; its reporters are the distinct people of all rows.
 GROUPS_SQL = f"""
     SELECT r.service_code, {_CELL} AS cell, (r.requested_at AT TIME ZONE 'UTC')::date AS day,
-           count(*) FILTER (WHERE who.n = 1) AS reports,
+           count(*) FILTER (WHERE who.filer) AS reports,
            count(DISTINCT coalesce(encode(r.device_hash, 'hex'), r.id::text)) AS incidents,
            count(DISTINCT who.id) AS reporters
-    FROM reports r CROSS JOIN LATERAL unnest({reporter_identity_sql("r")})
-        WITH ORDINALITY AS who(id, n)
+    FROM reports r {PEOPLE_SQL}
     WHERE r.h3_cell IS NOT NULL AND r.status <> 'duplicate' {{where}}
     GROUP BY 1, 2, 3
 """

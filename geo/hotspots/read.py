@@ -27,10 +27,9 @@ from psycopg.rows import namedtuple_row
 from sqlalchemy import Connection, text
 
 from geo.h3cells import descendants_range_sql, parent_sql
-from geo.hotspots.aggregate import GROUPS_SQL
+from geo.hotspots.aggregate import GROUPS_SQL, PEOPLE_SQL
 from geo.hotspots.params import RunParams
 from geo.hotspots.schema import AGGREGATE_RESOLUTION
-from geo.privacy import reporter_identity_sql
 
 
 @dataclass
@@ -340,9 +339,8 @@ def neighbourhood_reporters(
         text(
             "WITH pairs AS (SELECT * FROM unnest(CAST(:c AS bigint[]), CAST(:n AS bigint[])) "
             "AS n(centre, cell)), "
-            "hits AS (SELECT n.centre, who FROM pairs n JOIN reports r "
-            f"ON r.h3_cell BETWEEN {lo} AND {hi} "
-            f"CROSS JOIN LATERAL unnest({reporter_identity_sql('r')}) AS who "
+            "hits AS (SELECT n.centre, who.id AS who FROM pairs n JOIN reports r "
+            f"ON r.h3_cell BETWEEN {lo} AND {hi} {PEOPLE_SQL} "
             "WHERE r.status <> 'duplicate' "
             # UTC days, as the aggregate the run analysed (and bounds, see the engine).
             "AND r.requested_at >= (CAST(:since AS date)::timestamp AT TIME ZONE 'UTC') "

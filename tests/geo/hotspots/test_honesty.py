@@ -2,8 +2,8 @@
 
 Issue 8 found four ways the production engine disagreed with ``analyse``: a park
 without residents read as a cold spot under rates, no-data under rates tested
-the report count, anonymous confirmations (and one device confirming) made extra
-"reporters", and suppressed cells kept their trend. Each test below builds that
+the report count, confirmations were added to the reporters (so one reporter confirming made
+more), and suppressed cells kept their trend. Each test below builds that
 case through the real intake and the real engine on PostGIS.
 """
 
@@ -163,31 +163,37 @@ def _centre(engine, run_id: int) -> tuple[int, float, str | None]:
     return cell["gi_bin"], cell["gi_z"], cell["trend"]
 
 
-def _confirm(engine, report_id: int, device: str | None) -> None:
+def _confirm(engine, report_id: int, reporter: str, *, device: str | None = None) -> None:
+    """A "me too" on ``report_id`` by ``reporter`` (an imported report's reporter is its device)."""
     with engine.begin() as conn:
-        confirm(conn, report_id, device_hash(SECRET, device) if device else None)
+        confirm(conn, report_id, device=device_hash(SECRET, device) if device else None,
+                reporter=device_hash(SECRET, reporter), staff=True)
 
 
-def test_anonymous_confirmations_make_no_new_person(engine):
-    """One phone in three adjacent cells plus two anonymous "me too"s: one person."""
+def test_the_filer_confirming_its_own_reports_makes_no_new_person(engine):
+    """One phone in three adjacent cells, plus "me too"s on two of its reports sent
+    without a device id from where it reports (the same reporter): one person.
+
+    Reporters + confirmations counted it as three: a 99 % hot spot.
+    """
     reports = _spot(engine, ["phone-a"])
-    _confirm(engine, reports[0], None)
-    _confirm(engine, reports[0], None)
+    _confirm(engine, reports[0], "phone-a")
+    _confirm(engine, reports[1], "phone-a")
     gi_bin, gi_z, trend = _centre(engine, _run(engine, resolution=9, rings=1))
     assert gi_z > 3  # the statistic sees the spot …
-    assert gi_bin == 0  # … but one device is not a hot spot (was 99 % hot)
+    assert gi_bin == 0  # … but one reporter is not a hot spot
     assert trend is None
 
 
-def test_a_device_counts_once_however_often_it_reports_or_confirms(engine):
+def test_a_reporter_counts_once_however_often_it_reports_or_confirms(engine):
     reports = _spot(engine, ["phone-a", "phone-b"])
-    for report_id in reports[:4]:  # phone-b also confirms phone-a's reports
-        _confirm(engine, report_id, "phone-b")
+    for report_id in reports[:4]:  # phone-b also confirms four of phone-a's reports
+        _confirm(engine, report_id, "phone-b", device="phone-b")
     gi_bin, gi_z, _ = _centre(engine, _run(engine, resolution=9, rings=1))
     assert gi_z > 3 and gi_bin == 0
 
 
-def test_confirmations_by_other_devices_are_people(engine):
+def test_confirmations_by_other_reporters_are_people(engine):
     reports = _spot(engine, ["phone-a"])
     _confirm(engine, reports[0], "neighbour-1")
     _confirm(engine, reports[1], "neighbour-2")

@@ -5,14 +5,14 @@ device once however often it reports or confirms; a confirmation without a
 device adds nobody). Forgetting when the aggregate was refreshed makes the next
 refresh rebuild it in full.
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-07 22:00:00
 """
 from alembic import op
 
-revision = "0008"
-down_revision = "0007"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
