@@ -13,12 +13,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import h3
 from sqlalchemy import Connection, Row, RowMapping, text
 
 from geo import outbox
 from geo.errors import FieldError, NotFound
-from geo.h3cells import cell_of
-from geo.privacy import public_columns_sql, shown_publicly
+from geo.h3cells import cell_of, descendants_range_sql
+from geo.privacy import (
+    GENERALISED_RESOLUTION,
+    MIN_REPORTERS,
+    public_columns_sql,
+    reporter_identity_sql,
+    shown_publicly,
+)
 from geo.schema import REPORT_STATUSES
 
 OPEN_STATUSES = ("open", "acknowledged", "in_progress")
@@ -277,6 +284,35 @@ def nearby(
         "service_code": service_code, "radius": radius_m, "limit": limit,
     }
     return list(conn.execute(_NEARBY, params).mappings())
+
+
+def nearby_in_cell(
+    conn: Connection, lat: float, lng: float, service_code: str, limit: int = NEARBY_LIMIT
+) -> tuple[str, list[RowMapping]]:
+    """Open reports of ``service_code`` in the resolution-8 cell of a point, newest first.
+
+    What the public may learn near a point for an aggregated service: the cell's
+    open reports only when the cell has :data:`geo.privacy.MIN_REPORTERS` reporters
+    (as every public listing shows them), never a distance or an order by distance,
+    so moving the point around a house tells nothing the cell does not. Returns the
+    cell (H3 string) and the rows.
+    """
+    cell = cell_of(lat, lng, GENERALISED_RESOLUTION)
+    lo, hi = descendants_range_sql("CAST(:cell AS bigint)", GENERALISED_RESOLUTION)
+    rows = conn.execute(
+        text(
+            "SELECT r.id, r.public_id, r.status, r.requested_at, r.confirmations "
+            "FROM reports r WHERE r.service_code = :service_code "
+            f"AND r.h3_cell BETWEEN {lo} AND {hi} "
+            "AND r.status IN ('open', 'acknowledged', 'in_progress') "
+            f"AND (SELECT count(DISTINCT {reporter_identity_sql('p')}) FROM reports p "
+            f"     WHERE p.service_code = :service_code AND p.h3_cell BETWEEN {lo} AND {hi} "
+            f"     AND p.status <> 'duplicate') >= {MIN_REPORTERS} "
+            "ORDER BY r.requested_at DESC, r.id DESC LIMIT :limit"
+        ),
+        {"cell": cell, "service_code": service_code, "limit": limit},
+    ).mappings()
+    return h3.int_to_str(cell), list(rows)
 
 
 @dataclass(frozen=True)

@@ -322,7 +322,8 @@ class NearbyReport(BaseModel):
 
     id: int
     service_request_id: str
-    distance_m: float
+    #: Metres to the report; null at cell level.
+    distance_m: float | None
     status: str
     requested_datetime: dt.datetime
     confirmations: int
@@ -331,9 +332,12 @@ class NearbyReport(BaseModel):
 
 
 class NearbyOut(BaseModel):
-    """Nearest first, at most 20, within the service's duplicate radius."""
+    """At most 20 open reports: nearest first within the service's duplicate radius or,
+    for an aggregated service and a non-staff key, newest first in ``cell`` (the point's
+    resolution-8 H3 cell) when it has at least 3 reporters, with no distances or points."""
 
     radius_m: float
+    cell: str | None
     reports: list[NearbyReport]
 
 

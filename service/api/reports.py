@@ -309,38 +309,47 @@ def list_reports(query: ListQuery) -> Response:
 @bp.get("/reports/nearby")
 @roles_required(*WRITERS)
 @operation(
-    summary="Open reports of a service within its duplicate radius, nearest first",
+    summary="Open reports of a service near a point: within its duplicate radius, nearest "
+    "first; for aggregated services (non-staff) those of the point's cell, without distances",
     query=NearbyQuery,
     responses={200: NearbyOut},
     roles=WRITERS,
     tags=TAGS,
 )
 def nearby_reports(query: NearbyQuery) -> Response:
-    """Let a phone offer "confirm this one" before filing a duplicate."""
+    """Let a phone offer "confirm this one" before filing a duplicate.
+
+    Rate limiting (any key can probe many points) is applied to this endpoint by
+    the limiter in front of it, keyed per app key and client address.
+    """
     who = principal()
     with engine().connect() as conn:
         service = caches.services(conn).get(query.service_code)
         if service is None:
             raise Problem(400, f"service_code: unknown service {query.service_code!r}",
                           field="service_code")
+        if not who.is_staff and service.privacy != "public":
+            # "Is there a lead report within 20 m of this house?" must not be
+            # answerable: only the cell's reports, as the public listings show them.
+            cell, rows = queries.nearby_in_cell(conn, query.lat, query.long, service.code)
+            return _json({"radius_m": service.duplicate_radius_m, "cell": cell,
+                          "reports": [_nearby_item(r, None) for r in rows]})
         rows = queries.nearby(conn, query.lat, query.long, service.code, service.duplicate_radius_m)
-    exact = who.is_staff or service.privacy == "public"
-    out = []
-    for r in rows:
-        item = {
-            "id": r["id"],
-            "service_request_id": r["public_id"],
-            # Hidden points get 10 m steps so distances from a few spots
-            # cannot pin down a household.
-            "distance_m": round(r["distance_m"], 1) if exact else round(r["distance_m"], -1),
-            "status": r["status"],
-            "requested_datetime": r["requested_at"].isoformat(),
-            "confirmations": r["confirmations"],
-        }
-        if exact:
-            item.update(lat=r["lat"], long=r["long"])
-        out.append(item)
-    return _json({"radius_m": service.duplicate_radius_m, "reports": out})
+    out = [_nearby_item(r, round(r["distance_m"], 1)) | {"lat": r["lat"], "long": r["long"]}
+           for r in rows]
+    return _json({"radius_m": service.duplicate_radius_m, "cell": None, "reports": out})
+
+
+def _nearby_item(row: Any, distance_m: float | None) -> dict[str, Any]:
+    """One report of a nearby answer."""
+    return {
+        "id": row["id"],
+        "service_request_id": row["public_id"],
+        "distance_m": distance_m,
+        "status": row["status"],
+        "requested_datetime": row["requested_at"].isoformat(),
+        "confirmations": row["confirmations"],
+    }
 
 
 @bp.post("/reports/<report_id>/confirmations")

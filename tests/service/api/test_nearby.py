@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+import h3
 import pytest
 from sqlalchemy import text
 
@@ -61,16 +62,42 @@ def test_at_most_twenty(client, api_keys, engine):
     assert len(_nearby(client, api_keys, lat, lng, "pothole").get_json()["reports"]) == 20
 
 
-@pytest.mark.parametrize(("role", "sees_point"), [("app", False), ("planner", True),
-                                                  ("admin", True)])
-def test_aggregated_points_are_for_staff_only(client, api_keys, engine, role, sees_point):
-    """Lead paint near me: apps learn there is one (distance in 10 m steps), not where."""
+@pytest.mark.parametrize("role", ["planner", "admin"])
+def test_staff_see_aggregated_reports_nearest_first(client, api_keys, engine, role):
+    """Staff triaging calls get the exact points and distances of lead reports too."""
     lat, lng = spot()
     plat, plng = point_at(engine, lat, lng, 12)
-    create(client, api_keys, service="lead_paint", lat=plat, long=plng)
+    made = create(client, api_keys, service="lead_paint", lat=plat, long=plng)
     (found,) = _nearby(client, api_keys, lat, lng, "lead_paint", role=role).get_json()["reports"]
-    assert ("lat" in found) is sees_point and ("long" in found) is sees_point
-    assert found["distance_m"] == (pytest.approx(12, abs=0.5) if sees_point else 10)
+    assert found["id"] == made["id"] and found["distance_m"] == pytest.approx(12, abs=0.5)
+    assert (found["lat"], found["long"]) == (pytest.approx(plat), pytest.approx(plng))
+
+
+def test_nearby_cannot_probe_a_house_for_a_lead_report(client, api_keys, engine):
+    """The probe of issue 9 ("is there a lead report within 20 m of this house?") with an
+    app key: a lone report is not there at all, wherever the probe stands; once its cell
+    has 3 reporters, every point of the cell gets the same answer, with no distance."""
+    lat, lng = spot()
+    house = create(client, api_keys, service="lead_paint", lat=lat, long=lng, ip="192.0.2.50")
+    probes = [(lat, lng)] + [point_at(engine, lat, lng, m, az) for m, az in
+                             ((5, 0), (15, 90), (40, 200))]
+    for plat, plng in probes:
+        body = _nearby(client, api_keys, plat, plng, "lead_paint", role="app2").get_json()
+        assert body["reports"] == [], (plat, plng)
+    for i in range(2):  # two neighbours on other networks, 30 m away
+        nlat, nlng = point_at(engine, lat, lng, 30, 120 * i)
+        create(client, api_keys, service="lead_paint", lat=nlat, long=nlng, ip=f"198.51.{i}.50")
+    cell8 = h3.latlng_to_cell(lat, lng, 8)
+    answers = []
+    for plat, plng in probes:
+        if h3.latlng_to_cell(plat, plng, 8) != cell8:
+            continue
+        body = _nearby(client, api_keys, plat, plng, "lead_paint", role="app2").get_json()
+        answers.append(body)
+        assert body["cell"] == cell8
+        assert all(r["distance_m"] is None and "lat" not in r for r in body["reports"])
+    assert len(answers) >= 2 and all(a == answers[0] for a in answers)
+    assert house["id"] in [r["id"] for r in answers[0]["reports"]]
 
 
 @pytest.mark.parametrize(("role", "status"), [(None, 401), ("grant_writer", 403), ("app", 200),
