@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import re
 import sys
 import time
 import uuid
@@ -13,6 +15,24 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 _RID_OK = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
+#: Path segments that are secrets (Open311 ``tokens/{token}``), wherever they appear:
+#: also under a route that did not match, where no view argument names them.
+_SECRET_SEGMENT = re.compile(r"(/tokens/)([^/]*?)((?:\.json|\.xml)?(?:/|$))")
+
+
+def loggable_path(path: str) -> str:
+    """``path`` with secret segments replaced by a short hash an operator can still match.
+
+    The query string (where ``?token=`` goes) is never logged at all.
+
+    >>> loggable_path("/open311/v2/tokens/s3cret.json")
+    '/open311/v2/tokens/sha256:1ec1c26b50d5.json'
+    """
+    def hashed(m: re.Match[str]) -> str:
+        digest = hashlib.sha256(m.group(2).encode()).hexdigest()[:12]
+        return f"{m.group(1)}sha256:{digest}{m.group(3)}"
+
+    return _SECRET_SEGMENT.sub(hashed, path)
 
 
 class JsonFormatter(logging.Formatter):
@@ -88,7 +108,7 @@ def install(app: Flask) -> None:
                 extra={
                     "request_id": g.get("request_id"),
                     "method": request.method,
-                    "path": request.path,
+                    "path": loggable_path(request.path),
                     "status": resp.status_code,
                     "duration_ms": round(elapsed * 1000, 2),
                 },

@@ -98,8 +98,10 @@ def serve(host: str, port: int, workers: int) -> None:
     argv = [
         sys.executable, "-m", "gunicorn", "service.wsgi:app",
         "--bind", f"{host}:{port}", "--workers", str(workers),
-        "--worker-class", "gthread", "--threads", "4",
-        "--access-logfile", "-", "--graceful-timeout", "20",
+        "--worker-class", "gthread", "--threads", "4", "--graceful-timeout", "20",
+        # No gunicorn access log: it writes query strings and Open311 tracking tokens.
+        # The app's own JSON access log (service.observability) has the request id
+        # and hashes secrets.
     ]
     os.execvp(argv[0], argv)
 
