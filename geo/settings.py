@@ -57,6 +57,19 @@ def sqlalchemy_url(url: str) -> str:
     return url
 
 
+#: Where dev and test servers are reached when no public URL or host list is set.
+LOCAL_HOSTS = ("localhost", "127.0.0.1")
+
+
+def _trusted_hosts(env: Mapping[str, str], mode: str) -> tuple[str, ...]:
+    """``CIVICPULSE_TRUSTED_HOSTS`` (comma-separated); local hosts by default outside production."""
+    raw = env.get("CIVICPULSE_TRUSTED_HOSTS", "")
+    hosts = tuple(h.strip() for h in raw.split(",") if h.strip())
+    if not hosts and mode != "production" and not env.get("CIVICPULSE_PUBLIC_URL"):
+        return LOCAL_HOSTS
+    return hosts
+
+
 @dataclass(frozen=True)
 class Settings:
     """Validated settings of one CivicPulse process."""
@@ -73,6 +86,8 @@ class Settings:
     idempotency_ttl_hours: int = 48
     refresh_debounce_seconds: int = 120
     public_base_url: str = ""
+    #: Hosts a request may name when absolute URLs are built from it (no public URL set).
+    trusted_hosts: tuple[str, ...] = ()
     #: Default dollars per problem by service code, for evidence packs' funding requests.
     unit_costs: dict[str, float] = field(default_factory=dict)
     #: A streaming replica for the read-only surfaces (OGC, tiles, public Open311
@@ -89,6 +104,18 @@ class Settings:
         # every photo URL into a 500).
         for name in ("media_dir", "export_dir"):
             object.__setattr__(self, name, os.path.abspath(getattr(self, name)))
+
+    def require_public_origin(self) -> None:
+        """A production web process needs ``CIVICPULSE_PUBLIC_URL`` or trusted hosts.
+
+        Otherwise absolute URLs (export downloads, TileJSON, OGC and Open311 links)
+        would be built from whatever ``Host`` a client sends.
+        """
+        if self.env == "production" and not (self.public_base_url or self.trusted_hosts):
+            raise ConfigError(
+                "CIVICPULSE_PUBLIC_URL is required in production (e.g. https://311.city.gov), "
+                "or CIVICPULSE_TRUSTED_HOSTS listing the host names clients use"
+            )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -131,6 +158,7 @@ class Settings:
             max_batch=_int(env, "CIVICPULSE_MAX_BATCH", 500),
             refresh_debounce_seconds=_int(env, "CIVICPULSE_REFRESH_DEBOUNCE_SECONDS", 120),
             public_base_url=env.get("CIVICPULSE_PUBLIC_URL", "").rstrip("/"),
+            trusted_hosts=_trusted_hosts(env, mode),
             unit_costs=_unit_costs(env.get("CIVICPULSE_UNIT_COSTS", "")),
             extra={
                 key: env[name]

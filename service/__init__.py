@@ -21,6 +21,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     setting raises :class:`geo.settings.ConfigError` here, at start-up.
     """
     settings = settings or Settings.from_env()
+    settings.require_public_origin()
     app = Flask(__name__)
     app.config.update(
         SECRET_KEY=settings.secret_key,
@@ -31,6 +32,10 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
         ERROR_RENDERERS={},
     )
     app.json.sort_keys = False  # type: ignore[attr-defined]
+    if settings.trusted_hosts:
+        # A request naming any other host is a 400 before it reaches a view, so no
+        # absolute URL is ever built from a client's Host (service.origin).
+        app.config["TRUSTED_HOSTS"] = list(settings.trusted_hosts)
     if config:
         app.config.update(config)
     observability.configure_logging()

@@ -29,7 +29,9 @@ def operator_env(database_url: str, redis_url: str, secret: str) -> dict[str, st
     """The process environment with our settings: no ``CIVICPULSE_*`` left from outside,
     so every setting not given here takes its default (production mode included)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CIVICPULSE_")}
-    env.update(DATABASE_URL=database_url, REDIS_URL=redis_url, CIVICPULSE_SECRET_KEY=secret)
+    env.update(DATABASE_URL=database_url, REDIS_URL=redis_url, CIVICPULSE_SECRET_KEY=secret,
+               # Production refuses to build links from a client's Host without it.
+               CIVICPULSE_TRUSTED_HOSTS="127.0.0.1")
     return env
 
 

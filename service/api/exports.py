@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from flask import Response, current_app, jsonify, make_response, request, send_file, url_for
+from flask import Response, current_app, jsonify, make_response, send_file, url_for
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from geo.errors import FieldError
@@ -31,6 +31,7 @@ from service.db import engine
 from service.errors import Problem
 from service.idempotency import idempotent, save
 from service.openapi import operation
+from service.origin import external_url
 
 ROLES = ("grant_writer", "planner")
 ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
@@ -91,8 +92,7 @@ def _out(row: dict[str, Any]) -> dict[str, Any]:
     if row["status"] == "succeeded":
         expires, sig = links.sign(_settings().secret_key, row["id"])
         path = url_for("api.download_export", export_id=row["id"], expires=expires, signature=sig)
-        base = _settings().public_base_url or request.host_url.rstrip("/")
-        out["download_url"] = base + path
+        out["download_url"] = external_url(path)
         out["download_expires_at"] = dt.datetime.fromtimestamp(expires, dt.UTC).isoformat()
     return out
 

@@ -19,6 +19,7 @@ from service.db import engine
 from service.errors import Problem
 from service.idempotency import idempotent, save
 from service.openapi import operation
+from service.origin import external_url
 
 READERS = ("planner", "grant_writer")
 
@@ -44,8 +45,8 @@ def _out(run: dict[str, Any]) -> dict[str, Any]:
     out["rings_profile"] = run["rings_profile"]
     out["timings"] = run["timings"]
     if run["status"] == "succeeded":
-        out["cells_url"] = url_for("api.hotspot_run_cells", run_id=run["id"], _external=True)
-        out["areas_url"] = url_for("api.hotspot_run_areas", run_id=run["id"], _external=True)
+        out["cells_url"] = external_url(url_for("api.hotspot_run_cells", run_id=run["id"]))
+        out["areas_url"] = external_url(url_for("api.hotspot_run_areas", run_id=run["id"]))
     return out
 
 

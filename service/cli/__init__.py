@@ -94,7 +94,7 @@ def services_load(file: Path) -> None:
 @click.option("--workers", default=max(2, (os.cpu_count() or 1) * 2), show_default=True, type=int)
 def serve(host: str, port: int, workers: int) -> None:
     """Run the production WSGI server (gunicorn)."""
-    settings()  # fail here, before gunicorn forks, if the environment is wrong
+    settings().require_public_origin()  # fail here, before gunicorn forks, if it is wrong
     argv = [
         sys.executable, "-m", "gunicorn", "service.wsgi:app",
         "--bind", f"{host}:{port}", "--workers", str(workers),

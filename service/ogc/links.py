@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import current_app, request
+from flask import request
+
+from service.origin import public_origin
 
 JSON = "application/json"
 GEOJSON = "application/geo+json"
@@ -19,9 +21,7 @@ def root() -> str:
     ``CIVICPULSE_PUBLIC_URL`` wins over the request's host, so links stay right
     behind a proxy that rewrites Host.
     """
-    configured = current_app.config["SETTINGS"].public_base_url
-    base = configured or request.host_url.rstrip("/")
-    return base + request.script_root + "/ogc"
+    return public_origin() + request.script_root + "/ogc"
 
 
 def href(path: str, **query: Any) -> str:

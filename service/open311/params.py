@@ -24,6 +24,7 @@ from geo.settings import Settings
 from service.auth import principal
 from service.errors import Problem
 from service.openapi import validate
+from service.origin import public_origin
 
 MAX_SPAN = dt.timedelta(days=90)
 MAX_IDS = 500
@@ -159,7 +160,7 @@ def caller(form_key: str | None = None) -> Principal:
 
 def base_url() -> str:
     """The public root URL (configured, else as this request reached us), no trailing slash."""
-    return settings().public_base_url or request.url_root.rstrip("/")
+    return public_origin() + request.script_root
 
 
 def _split(value: str | None, name: str, limit: int = MAX_IDS) -> tuple[str, ...]:

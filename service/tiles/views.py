@@ -15,7 +15,7 @@ import json
 import re
 from typing import Any
 
-from flask import Response, current_app, request
+from flask import Response, request
 
 from geo.errors import NotFound
 from geo.hotspots.runs import latest_run_id
@@ -26,6 +26,7 @@ from service.auth import principal
 from service.db import read_engine
 from service.errors import Problem
 from service.openapi import operation
+from service.origin import public_origin
 from service.tiles import bp
 
 MVT = "application/vnd.mapbox-vector-tile"
@@ -181,7 +182,7 @@ def tilejson(layer: str) -> Response:
     layer = _layer(layer)
     query = _query(layer)
     principal()  # a bad key is a 401 here too, as on the tiles it points to
-    base = current_app.config["SETTINGS"].public_base_url or request.host_url.rstrip("/")
+    base = public_origin()
     qs = request.query_string.decode()
     x0, y0, x1, y1 = _bounds(layer, query.get("run_id"))
     doc = {
