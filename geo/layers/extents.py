@@ -70,19 +70,26 @@ def run_extents(conn: Connection, run_ids: list[int]) -> dict[int, Extent]:
 
 
 def reports_extent(conn: Connection) -> Extent:
-    """Where and when reports were made, coarsely.
+    """Where and when reports were made, coarsely, from nothing the public may not see.
 
-    The box comes from the planner's statistics (no scan of millions of points) and
-    is rounded outward to 0.01° so that it never pins down an outermost report.
+    The box is the boundaries' when any are loaded (a city has them: no scan of
+    millions of points), else the box of public services' reports, rounded outward
+    to 0.01°; the times are those of public services' reports (one index probe per
+    service). A hidden lead-paint report must not move the extent, or its time and
+    edge would show: the planner's statistics (``ST_EstimatedExtent``) sample every
+    report, hidden ones too, so they are not used.
     """
     row = conn.execute(
         text(
-            "WITH e AS (SELECT coalesce(ST_EstimatedExtent('reports', 'geom'), "
-            "(SELECT ST_Extent(geom) FROM reports)) AS b) "
+            "WITH e AS (SELECT coalesce((SELECT ST_Extent(geom) FROM boundaries), "
+            "(SELECT ST_Extent(r.geom) FROM reports r "
+            "JOIN services s ON s.code = r.service_code AND s.privacy = 'public')) AS b), "
+            "t AS (SELECT min(x.t0) AS t0, max(x.t1) AS t1 FROM services s CROSS JOIN LATERAL ("
+            "SELECT min(requested_at) AS t0, max(requested_at) AS t1 FROM reports r "
+            "WHERE r.service_code = s.code) x WHERE s.privacy = 'public') "
             "SELECT floor(ST_XMin(b) * 100) / 100 AS x0, floor(ST_YMin(b) * 100) / 100 AS y0, "
             "ceil(ST_XMax(b) * 100) / 100 AS x1, ceil(ST_YMax(b) * 100) / 100 AS y1, "
-            "(SELECT min(requested_at) FROM reports) AS t0, "
-            "(SELECT max(requested_at) FROM reports) AS t1 FROM e"
+            "t.t0, t.t1 FROM e, t"
         )
     ).one()
     return Extent(_box(row), row.t0, row.t1)

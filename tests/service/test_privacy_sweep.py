@@ -1,19 +1,30 @@
-"""One broad privacy sweep over every public-facing GET surface (ARCHITECTURE "Privacy").
+"""One broad privacy sweep over every route the app serves (ARCHITECTURE "Privacy").
 
-A single lead-paint report (an ``aggregated`` service) is filed through the native
-API with a distinctive contact, device id, description, address, point and photo.
-Then every read surface is asked as anonymous, ``app`` (another phone of the same
-app too) and ``grant_writer``: none of the secrets nor the exact lat/long text may
-appear in any body, and a hotspot cell with one reporter must not show its counts.
-A planner, by contrast, sees them where the contract says so.
+The routes come from the app's URL map (``tests/service/sweep_routes.py`` lists the
+requests per rule, and a test fails when a served rule is missing there). A single
+lead-paint report (an ``aggregated`` service) is filed through the native API with a
+distinctive contact, device id, description, address, point and photo. Then:
+
+- every GET, as anonymous, ``app`` (and a second app key) and ``grant_writer``: none of
+  the secrets nor the exact lat/long text appears, and a hotspot cell with one reporter
+  does not show its counts; a planner sees them where the contract says so;
+- every GET asked about a place and a report before and after one lone lead report is
+  filed there answers the same (its ids then were ids never used): nothing singles it
+  out;
+- every write route as each non-staff role: no secret in any answer, confirming the
+  report answers as a missing id, and fake reports from every key beside it leave it
+  hidden.
 """
 
 from __future__ import annotations
 
+import difflib
 import io
+import json
 import logging
 import math
 import random
+import re
 import uuid
 
 import h3
@@ -28,6 +39,7 @@ from geo.hotspots.runs import create_run
 from geo.reports.intake import device_hash
 from tests.conftest import SECRET
 from tests.photo_samples import jpeg
+from tests.service import sweep_routes
 
 NON_STAFF = (None, "app", "app2", "grant_writer")
 
@@ -123,43 +135,8 @@ def seeded(client, api_keys, engine):
 
 
 def _surfaces(d):
-    """Every public-facing GET (path, expected statuses) for the seeded report."""
-    lat, lng, rid = d["lat"], d["lng"], d["rid"]
-    box = f"{lng - 0.01},{lat - 0.01},{lng + 0.01},{lat + 0.01}"
-    urls = [
-        "/open311/v2/requests.json?service_code=lead_paint&page_size=200",
-        "/open311/v2/requests.xml?service_code=lead_paint&page_size=200",
-        f"/open311/v2/requests.json?lat={lat}&long={lng}&radius=100",
-        f"/open311/v2/requests.xml?lat={lat}&long={lng}&radius=100",
-        f"/open311/v2/requests/{rid}.json",
-        f"/open311/v2/requests/{rid}.xml",
-        f"/api/v1/reports/{d['id']}",
-        f"/api/v1/reports/{rid}",
-        f"/api/v1/reports/{d['id']}?token=not-the-token",
-        f"/api/v1/reports/nearby?service_code=lead_paint&lat={lat}&long={lng}",
-        f"/ogc/collections/reports/items?bbox={box}&limit=1000",
-        f"/ogc/collections/reports/items?bbox={box}&limit=1000&f=html",
-        f"/ogc/collections/reports/items/{rid}",
-        f"/ogc/collections/reports/items/{rid}?f=html",
-        "/ogc/collections/reports/items?service_code=lead_paint&limit=1000",
-        f"/ogc/collections/hotspot-run-{d['run']}/items?limit=1000",
-        f"/ogc/collections/hotspot-run-{d['run']}/items?limit=1000&f=html",
-        f"/ogc/collections/hotspot-run-{d['run']}/items/{d['cell']}",
-        f"/api/v1/hotspot-runs/{d['run']}/cells",
-        f"/api/v1/hotspot-runs/{d['run']}/areas",
-        f"/api/v1/photos/{d['photo']}",
-        f"/api/v1/photos/{d['photo']}/thumbnail",
-        "/api/v1/reports?service_code=lead_paint",
-        "/metrics",
-        "/planner/whoami",
-        "/openapi.json",
-        "/docs",
-    ]
-    for z in (9, 12, 16):
-        _, x, y = _tile(lat, lng, z)
-        urls.append(f"/tiles/reports/{z}/{x}/{y}.mvt")
-        urls.append(f"/tiles/hotspots/{z}/{x}/{y}.mvt?run={d['run']}")
-    return urls
+    """Every GET the sweep sends about the seeded report (all of the app's GET routes)."""
+    return sweep_routes.get_urls(d)
 
 
 def _forbidden_strings(d) -> list[str]:
@@ -249,3 +226,141 @@ def test_database_errors_do_not_carry_bound_values(engine):
     with pytest.raises(Exception) as caught, engine.connect() as conn:
         conn.execute(text("SELECT CAST(:v AS text), 1 / 0"), {"v": secret})
     assert secret not in str(caught.value)
+
+
+def test_the_sweep_covers_every_route_the_app_serves(app):
+    """The URL map is the list: a route added without a sweep entry fails here."""
+    served, swept = sweep_routes.served_rules(app), sweep_routes.swept_rules()
+    assert served - swept == set(), "add these routes to tests/service/sweep_routes.py"
+    assert swept - served == set(), "these sweep entries name no route of the app"
+
+
+#: Answers that change with any request, whatever it is about: not compared before/after.
+#: (``/metrics`` counts requests; it is not public once the roles table lands.)
+_VOLATILE_RULES = {"/metrics"}
+_VOLATILE_KEYS = {"request_id", "timeStamp"}
+
+
+def _comparable(resp, v, template) -> tuple[int, str, str | None]:
+    """Status, body without per-request values, and ETag, with the report's ids spelled out
+    (in answers about the report only: elsewhere a small id would match other numbers)."""
+    data = resp.get_data()
+    if resp.mimetype and resp.mimetype.endswith("json"):
+        def strip(x):
+            if isinstance(x, dict):
+                return {k: strip(y) for k, y in x.items() if k not in _VOLATILE_KEYS}
+            return [strip(y) for y in x] if isinstance(x, list) else x
+        text_ = json.dumps(strip(json.loads(data)), sort_keys=True)
+    else:
+        text_ = data.decode("utf-8", errors="replace") if not resp.mimetype.endswith(
+            "vnd.mapbox-vector-tile") else data.hex()
+        text_ = re.sub(r"[0-9a-f]{32}", "REQUEST-ID", text_)
+    for key in ("rid", "id"):
+        if "{" + key + "}" not in template:
+            continue
+        text_ = re.sub(rf"\b{re.escape(str(v[key]))}\b", "{" + key + "}", text_)
+    etag = resp.headers.get("ETag")
+    if "/tiles/reports/" in template:
+        # The reports layer's version is city-wide (any report anywhere, to keep
+        # visible cells fresh): it tells that something was filed, not what or where.
+        etag = None
+    return resp.status_code, text_, etag
+
+
+def _diff(before, after) -> str:
+    """The first differing lines of two comparable answers."""
+    if before[::2] != after[::2]:
+        return f"{before[::2]} -> {after[::2]}"
+    lines = difflib.unified_diff(before[1].replace(", ", ",\n").splitlines(),
+                                 after[1].replace(", ", ",\n").splitlines(), lineterm="", n=0)
+    return " ".join(list(lines)[2:8])
+
+
+def _answers(client, api_keys, v, role):
+    """Every comparable GET answer for template values ``v`` as ``role``."""
+    out = {}
+    for rule, templates in sweep_routes.GETS.items():
+        if rule in _VOLATILE_RULES:
+            continue
+        for template in templates:
+            resp = client.get(template.format(**v), headers=api_keys.headers(role))
+            assert resp.status_code < 500, (template, resp.status_code)
+            out[template] = _comparable(resp, v, template)
+    return out
+
+
+@pytest.mark.parametrize("role", NON_STAFF)
+def test_a_lone_report_changes_no_public_answer(client, api_keys, seeded, role):
+    """File one lead-paint report in a fresh place: every GET route, asked about that place
+    and that report, answers exactly as it did before, when the report did not exist and
+    its ids were ids never used. Nothing singles it out — not a listing, a count, a tile,
+    an ETag, a nearby answer or a 404 that differs from a missing id's."""
+    lat = round(random.uniform(-35, 35), 4) + 0.000111
+    lng = round(random.uniform(-160, 160), 4) + 0.000222
+    place = dict(seeded, lat=round(lat, 6), lng=round(lng, 6), id=10**12 + 7,
+                 rid="unusedid234567")
+    before_v = sweep_routes.values(place)
+    before = _answers(client, api_keys, before_v, role)
+    body = {"service_code": "lead_paint", "lat": place["lat"], "long": place["lng"],
+            "attributes": {"built_before_1978": "yes"}, "device_id": "lone-phone",
+            "description": "Lone report", "client_id": str(uuid.uuid4())}
+    made = client.post("/api/v1/reports", json=body, headers=api_keys.headers("app"),
+                       environ_base={"REMOTE_ADDR": "192.0.2.77"})
+    assert made.status_code == 201
+    after_v = dict(before_v, id=made.get_json()["id"], rid=made.get_json()["service_request_id"])
+    after = _answers(client, api_keys, after_v, role)
+    changed = {t: _diff(before[t], after[t]) for t in before if before[t] != after[t]}
+    assert changed == {}, "\n".join(f"{t}: {d}" for t, d in changed.items())
+
+
+@pytest.mark.parametrize("role", NON_STAFF)
+def test_writes_as_non_staff_single_nothing_out(client, api_keys, seeded, logs, role):
+    """Every write route as each non-staff role: no answer carries the seeded report's
+    secrets; confirming it answers as a missing id does; and a fake lead report from every
+    key (one network) beside it does not make it public."""
+    v = sweep_routes.values(seeded)
+    lead = {"service_code": "lead_paint", "lat": seeded["lat"], "long": seeded["lng"],
+            "attributes": {"built_before_1978": "yes"}}
+    bodies = {
+        "lead_beside": lambda: dict(lead, client_id=str(uuid.uuid4()),
+                                    device_id=f"fake-{uuid.uuid4()}"),
+        "lead_batch": lambda: {"reports": [dict(lead, client_id=str(uuid.uuid4()),
+                                                device_id=f"fake-{uuid.uuid4()}")
+                                           for _ in range(3)]},
+    }
+    headers = api_keys.headers(role)
+    for (method, _rule), requests in sweep_routes.WRITES.items():
+        for template, body in requests:
+            url = template.format(**v)
+            if body == "open311_beside":
+                data = {"service_code": "lead_paint", "lat": seeded["lat"],
+                        "long": seeded["lng"], "attribute[built_before_1978]": "yes",
+                        "device_id": f"fake-{uuid.uuid4()}"}
+                if role is not None:
+                    data["api_key"] = api_keys[role]
+                resp = client.post(url, data=data)
+            elif url == "/api/v1/photos":
+                resp = client.post(url, headers=headers, content_type="multipart/form-data",
+                                   data={"file": (io.BytesIO(jpeg()), "p.jpg", "image/jpeg")})
+            else:
+                payload = bodies[body]() if isinstance(body, str) else body
+                if isinstance(payload, dict) and "device_id" in payload:
+                    payload = dict(payload, device_id=payload["device_id"].format(**v))
+                resp = client.open(url, method=method, json=payload, headers=headers)
+            assert resp.status_code < 500, (method, url, resp.status_code)
+            text_ = resp.get_data().decode("utf-8", errors="replace")
+            for secret in _forbidden_strings(seeded):
+                assert secret not in text_, (method, url, secret)
+    # Confirming the lone report answers as an unused id does.
+    missing = client.post(f"/api/v1/reports/{10**12 + 9}/confirmations", json={},
+                          headers=headers)
+    mine = client.post(f"/api/v1/reports/{seeded['id']}/confirmations", json={},
+                       headers=headers)
+    assert mine.status_code == missing.status_code
+    if role in ("app", "app2"):
+        assert mine.status_code == 404
+    # Every key filed fake lead reports beside it with invented devices: still hidden.
+    for viewer in NON_STAFF:
+        got = client.get(f"/api/v1/reports/{seeded['id']}", headers=api_keys.headers(viewer))
+        assert got.status_code == 404, viewer
+    assert seeded["token"] not in "\n".join(logs)

@@ -84,9 +84,8 @@ def test_nearby_cannot_probe_a_house_for_a_lead_report(client, api_keys, engine)
     for plat, plng in probes:
         body = _nearby(client, api_keys, plat, plng, "lead_paint", role="app2").get_json()
         assert body["reports"] == [], (plat, plng)
-    for i in range(2):  # two neighbours on other networks, 30 m away
-        nlat, nlng = point_at(engine, lat, lng, 30, 120 * i)
-        create(client, api_keys, service="lead_paint", lat=nlat, long=nlng, ip=f"198.51.{i}.50")
+    for i in range(2):  # two more households of the building, on other networks
+        create(client, api_keys, service="lead_paint", lat=lat, long=lng, ip=f"198.51.{i}.50")
     cell8 = h3.latlng_to_cell(lat, lng, 8)
     answers = []
     for plat, plng in probes:

@@ -1,0 +1,144 @@
+"""Every route the app serves, as requests the privacy sweep sends (not a test module).
+
+``GETS`` and ``WRITES`` are keyed by the URL rule exactly as Flask's URL map spells it;
+``tests/service/test_privacy_sweep.py`` fails when a rule of the app is missing here,
+so a new route cannot escape the sweep. Each entry lists concrete requests about the
+seeded report, formatted with :func:`values` (its ids, point, photo, run and cell).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+#: GET rule → URL templates.
+GETS: dict[str, list[str]] = {
+    "/api/v1/exports/<int:export_id>": ["/api/v1/exports/{export}"],
+    "/api/v1/exports/<int:export_id>/download": [
+        "/api/v1/exports/{export}/download?expires=1&signature=00"],
+    "/api/v1/hotspot-runs": ["/api/v1/hotspot-runs"],
+    "/api/v1/hotspot-runs/<int:run_id>": ["/api/v1/hotspot-runs/{run}"],
+    "/api/v1/hotspot-runs/<int:run_id>/areas": ["/api/v1/hotspot-runs/{run}/areas"],
+    "/api/v1/hotspot-runs/<int:run_id>/cells": ["/api/v1/hotspot-runs/{run}/cells"],
+    "/api/v1/photos/<uuid:photo_id>": ["/api/v1/photos/{photo}"],
+    "/api/v1/photos/<uuid:photo_id>/thumbnail": ["/api/v1/photos/{photo}/thumbnail"],
+    "/api/v1/reports": ["/api/v1/reports?service_code=lead_paint"],
+    "/api/v1/reports/<report_id>": [
+        "/api/v1/reports/{id}", "/api/v1/reports/{rid}", "/api/v1/reports/{id}?token=not-it"],
+    "/api/v1/reports/nearby": [
+        "/api/v1/reports/nearby?service_code=lead_paint&lat={lat}&long={lng}",
+        "/api/v1/reports/nearby?service_code=lead_paint&lat={near_lat}&long={lng}"],
+    "/docs": ["/docs"],
+    "/healthz": ["/healthz"],
+    "/readyz": ["/readyz"],
+    "/metrics": ["/metrics"],
+    "/ogc/": ["/ogc/", "/ogc/?f=html"],
+    "/ogc/api": ["/ogc/api"],
+    "/ogc/api.html": ["/ogc/api.html"],
+    "/ogc/collections": ["/ogc/collections"],
+    "/ogc/collections/<collection_id>": [
+        "/ogc/collections/reports", "/ogc/collections/hotspot-run-{run}"],
+    "/ogc/collections/<collection_id>/items": [
+        "/ogc/collections/reports/items?bbox={box}&limit=1000",
+        "/ogc/collections/reports/items?bbox={box}&limit=1000&f=html",
+        "/ogc/collections/reports/items?service_code=lead_paint&limit=1000",
+        "/ogc/collections/hotspot-run-{run}/items?limit=1000",
+        "/ogc/collections/hotspot-run-{run}/items?limit=1000&f=html",
+        "/ogc/collections/hotspot-areas/items?limit=1000",
+        "/ogc/collections/hotspots/items?bbox={box}&limit=1000"],
+    "/ogc/collections/<collection_id>/items/<feature_id>": [
+        "/ogc/collections/reports/items/{rid}", "/ogc/collections/reports/items/{rid}?f=html",
+        "/ogc/collections/hotspot-run-{run}/items/{cell}"],
+    "/ogc/collections/hotspot-runs/<run_id>": ["/ogc/collections/hotspot-runs/{run}"],
+    "/ogc/collections/hotspot-runs/<run_id>/items": [
+        "/ogc/collections/hotspot-runs/{run}/items?limit=1000"],
+    "/ogc/collections/hotspot-runs/<run_id>/items/<feature_id>": [
+        "/ogc/collections/hotspot-runs/{run}/items/{cell}"],
+    "/ogc/conformance": ["/ogc/conformance"],
+    "/open311/v2/": ["/open311/v2/"],
+    "/open311/v2/<path:rest>": ["/open311/v2/requests/{rid}"],
+    "/open311/v2/discovery.<fmt>": ["/open311/v2/discovery.json", "/open311/v2/discovery.xml"],
+    "/open311/v2/requests.<fmt>": [
+        "/open311/v2/requests.json?service_code=lead_paint&page_size=200",
+        "/open311/v2/requests.xml?service_code=lead_paint&page_size=200",
+        "/open311/v2/requests.json?page_size=200",
+        "/open311/v2/requests.json?lat={lat}&long={lng}&radius=100",
+        "/open311/v2/requests.xml?lat={lat}&long={lng}&radius=100",
+        "/open311/v2/requests.json?service_request_id={rid}"],
+    "/open311/v2/requests/<request_id>.<fmt>": [
+        "/open311/v2/requests/{rid}.json", "/open311/v2/requests/{rid}.xml"],
+    "/open311/v2/services.<fmt>": ["/open311/v2/services.json"],
+    "/open311/v2/services/<code>.<fmt>": ["/open311/v2/services/lead_paint.json"],
+    "/open311/v2/tokens/<token>.<fmt>": ["/open311/v2/tokens/not-the-token.json"],
+    "/openapi.json": ["/openapi.json"],
+    "/planner/": ["/planner/"],
+    "/planner/static/<path:filename>": ["/planner/static/planner.js"],
+    "/planner/whoami": ["/planner/whoami"],
+    "/static/<path:filename>": ["/static/none.txt"],
+    "/tiles/<layer>.json": ["/tiles/reports.json", "/tiles/hotspots.json?run={run}"],
+    "/tiles/<layer>/<z>/<x>/<y>.mvt": [
+        "/tiles/reports/{t9}.mvt", "/tiles/reports/{t12}.mvt", "/tiles/reports/{t16}.mvt",
+        "/tiles/reports/{t12}.mvt?service=lead_paint", "/tiles/hotspots/{t12}.mvt?run={run}",
+        "/tiles/hotspots/{t16}.mvt?run={run}"],
+}
+
+#: (method, rule) → (URL template, JSON body) requests that write. They run after the
+#: read checks, as each non-staff role; a fake report from every key sits beside the
+#: seeded one (that must still not unmask it).
+WRITES: dict[tuple[str, str], list[tuple[str, Any]]] = {
+    ("POST", "/api/v1/reports"): [("/api/v1/reports", "lead_beside")],
+    ("POST", "/api/v1/reports/batch"): [("/api/v1/reports/batch", "lead_batch")],
+    ("POST", "/api/v1/reports/<report_id>/confirmations"): [
+        ("/api/v1/reports/{id}/confirmations", {"device_id": "{device}"})],
+    ("PATCH", "/api/v1/reports/<report_id>"): [("/api/v1/reports/{id}", {"status": "closed"})],
+    ("POST", "/api/v1/photos"): [("/api/v1/photos", None)],
+    ("POST", "/api/v1/exports"): [("/api/v1/exports", {"area": {"boundary_id": 999999}})],
+    ("POST", "/api/v1/hotspot-runs"): [("/api/v1/hotspot-runs", {"services": ["lead_paint"]})],
+    ("POST", "/open311/v2/requests.<fmt>"): [("/open311/v2/requests.json", "open311_beside")],
+    # The catch-all answers 404/405 for every method; GET is swept above.
+    ("POST", "/open311/v2/"): [("/open311/v2/", None)],
+    ("POST", "/open311/v2/<path:rest>"): [("/open311/v2/requests/{rid}", None)],
+    ("PUT", "/open311/v2/"): [("/open311/v2/", None)],
+    ("PUT", "/open311/v2/<path:rest>"): [("/open311/v2/requests/{rid}.json", None)],
+    ("PATCH", "/open311/v2/"): [("/open311/v2/", None)],
+    ("PATCH", "/open311/v2/<path:rest>"): [("/open311/v2/requests/{rid}.json", None)],
+    ("DELETE", "/open311/v2/"): [("/open311/v2/", None)],
+    ("DELETE", "/open311/v2/<path:rest>"): [("/open311/v2/requests/{rid}.json", None)],
+}
+
+
+def tile(lat: float, lng: float, z: int) -> str:
+    """``z/x/y`` of the web-mercator tile holding a point."""
+    n = 2**z
+    x = int((lng + 180.0) / 360.0 * n)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+    return f"{z}/{x}/{y}"
+
+
+def values(d: dict[str, Any]) -> dict[str, Any]:
+    """Template values for the seeded report ``d`` (ids, point, photo, run, cell)."""
+    lat, lng = d["lat"], d["lng"]
+    return {
+        "id": d["id"], "rid": d["rid"], "photo": d["photo"], "run": d["run"], "cell": d["cell"],
+        "export": d.get("export", 999999), "device": d["secrets"]["device"],
+        "lat": lat, "lng": lng, "near_lat": round(lat + 0.0001, 6),
+        "box": f"{lng - 0.01},{lat - 0.01},{lng + 0.01},{lat + 0.01}",
+        "t9": tile(lat, lng, 9), "t12": tile(lat, lng, 12), "t16": tile(lat, lng, 16),
+    }
+
+
+def get_urls(d: dict[str, Any]) -> list[str]:
+    """Every GET of :data:`GETS` about ``d``."""
+    v = values(d)
+    return [t.format(**v) for templates in GETS.values() for t in templates]
+
+
+def swept_rules() -> set[tuple[str, str]]:
+    """``(method, rule)`` pairs the sweep sends requests to."""
+    return {("GET", rule) for rule in GETS} | set(WRITES)
+
+
+def served_rules(app: Any) -> set[tuple[str, str]]:
+    """``(method, rule)`` pairs the app serves (HEAD and OPTIONS answer like GET / Allow)."""
+    return {(method, rule.rule) for rule in app.url_map.iter_rules()
+            for method in rule.methods - {"HEAD", "OPTIONS"}}
