@@ -142,8 +142,23 @@ def _surfaces(d):
 def _forbidden_strings(d) -> list[str]:
     s = d["secrets"]
     return [s["description"], "SWEEPDESC", s["address"], s["email"], s["phone"],
-            s["first_name"], s["last_name"], s["device"], s["device_hash"],
-            repr(d["lat"]), repr(d["lng"]), d["token"]]
+            s["first_name"], s["last_name"], s["device"], s["device_hash"], d["token"]]
+
+
+def _exact_coordinate(value: float) -> re.Pattern[str]:
+    """The coordinate as a whole number in a text (trailing zeros allowed), not as a prefix.
+
+    With six decimals, a substring test also found the point in public geometry:
+    ``-0.060977`` is the start of ``-0.0609771``, a vertex of a neighbouring cell that
+    the run's cells print to seven decimals (one non-staff check in ~150 failed so).
+    """
+    return re.compile(rf"(?<![\d.]){re.escape(repr(value))}0*(?![\d])")
+
+
+def _leaks(body: str, d) -> list[str]:
+    """The seeded secrets found in ``body``: texts anywhere, the point as numbers."""
+    found = [secret for secret in _forbidden_strings(d) if secret in body]
+    return found + [repr(d[k]) for k in ("lat", "lng") if _exact_coordinate(d[k]).search(body)]
 
 
 def _hotspot_cell_counts(client, d, headers):
@@ -174,9 +189,7 @@ def test_no_secret_reaches_a_non_staff_caller(client, api_keys, seeded, logs, ro
         resp = client.get(url, headers=headers)
         assert resp.status_code < 500, (url, resp.status_code)
         body = resp.get_data().decode("utf-8", errors="replace")
-        for secret in _forbidden_strings(seeded):
-            if secret in body:
-                leaks.append((url, resp.status_code, secret))
+        leaks.extend((url, resp.status_code, secret) for secret in _leaks(body, seeded))
     assert leaks == [], "\n".join(map(str, leaks))
     # Photos of an aggregated report: only staff (and the phone that took it).
     for suffix in ("", "/thumbnail"):
@@ -349,8 +362,7 @@ def test_writes_as_non_staff_single_nothing_out(client, api_keys, seeded, logs, 
                 resp = client.open(url, method=method, json=payload, headers=headers)
             assert resp.status_code < 500, (method, url, resp.status_code)
             text_ = resp.get_data().decode("utf-8", errors="replace")
-            for secret in _forbidden_strings(seeded):
-                assert secret not in text_, (method, url, secret)
+            assert _leaks(text_, seeded) == [], (method, url)
     # Confirming the lone report answers as an unused id does.
     missing = client.post(f"/api/v1/reports/{10**12 + 9}/confirmations", json={},
                           headers=headers)
@@ -364,3 +376,14 @@ def test_writes_as_non_staff_single_nothing_out(client, api_keys, seeded, logs, 
         got = client.get(f"/api/v1/reports/{seeded['id']}", headers=api_keys.headers(viewer))
         assert got.status_code == 404, viewer
     assert seeded["token"] not in "\n".join(logs)
+
+
+def test_the_point_is_found_as_a_number_not_inside_another():
+    """-0.060977 at -0.0611 + 0.000123, 71.3752 + 0.000321 made a neighbouring cell's vertex
+    -0.0609771 read as a leak; the exact point, at any precision, must still be found."""
+    d = {"secrets": dict.fromkeys(("description", "address", "email", "phone", "first_name",
+                                   "last_name", "device", "device_hash"), "\x00"),
+         "token": "\x00", "lat": -0.060977, "lng": 71.375521}
+    assert _leaks('"coordinates":[[[71.3803281,-0.0609771],[71.3755219,-10.060977]]]', d) == []
+    assert _leaks('[71.375521,-0.060977]', d) == ["-0.060977", "71.375521"]
+    assert _leaks("<lat>-0.0609770</lat><long>71.3755210</long>", d) == ["-0.060977", "71.375521"]
