@@ -17,11 +17,11 @@ SECRET = "cli-test-secret-0123456789"
 
 
 @pytest.fixture(scope="module")
-def env() -> Iterator[dict[str, str]]:
-    """Environment pointing the commands at a private database."""
+def env(redis_url: str) -> Iterator[dict[str, str]]:
+    """Environment pointing the commands at a private database and this session's Redis."""
     with private_database("cli") as url:
         yield {
-            "DATABASE_URL": url, "REDIS_URL": "redis://127.0.0.1:6379/15",
+            "DATABASE_URL": url, "REDIS_URL": redis_url,
             "CIVICPULSE_ENV": "test", "CIVICPULSE_SECRET_KEY": SECRET,
         }
 
