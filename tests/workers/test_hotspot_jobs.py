@@ -12,7 +12,8 @@ from sqlalchemy import text
 
 from geo.hotspots.params import RunParams
 from geo.hotspots.runs import create_run, latest_run_id, requeue_stale
-from tests.geo.hotspots.fixtures import add_reports, clear, scatter
+from tests.cities import empty
+from tests.cities.scatter import add_reports, scatter
 from workers import context
 from workers.hotspot_jobs import run_hotspots
 from workers.queues import QUEUE_NAMES, enqueue
@@ -24,7 +25,7 @@ pytestmark = pytest.mark.usefixtures("empty_outbox", "job_context")
 @pytest.fixture
 def city(engine, services_loaded):
     """A small city with one cluster."""
-    clear(engine)
+    empty(engine)
     rng = np.random.default_rng(5)
     add_reports(engine, scatter(rng, 150))
     add_reports(engine, scatter(rng, 40, spread_m=100))

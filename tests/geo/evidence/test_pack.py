@@ -17,7 +17,7 @@ from sqlalchemy import text
 from geo.evidence import exports
 from geo.evidence.params import resolve
 from geo.h3cells import parent_sql
-from tests.geo.evidence import city as synthetic
+from tests.cities import PLACES, prairie, standing
 
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
 
@@ -37,7 +37,8 @@ def render(engine, tmp_path_factory, request: dict) -> tuple[dict, Path]:
 
 @pytest.fixture(scope="module")
 def city(app, engine):
-    return synthetic.build(engine)
+    with standing(engine, prairie.build_city(engine, PLACES["evidence-pack"])) as built:
+        yield built
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +97,7 @@ def test_headline_numbers_match_the_database(packed, city, engine):
 def test_district_table_and_rates(packed):
     _, pack = packed
     rows = {r["district"]: r for r in read_csv(pack / "data" / "districts.csv")}
-    assert set(rows) == set(synthetic.POPULATIONS)
+    assert set(rows) == set(prairie.POPULATIONS)
     assert sum(int(r["reports"]) for r in rows.values()) == 1050
     ne = rows["North-East"]
     assert float(ne["reports_per_1000"]) == round(int(ne["reports"]) / 8000 * 1000, 2)
@@ -189,10 +190,10 @@ def test_same_run_and_parameters_give_the_same_pack(packed, city, engine, tmp_pa
 def test_a_drawn_polygon_counts_like_the_district_it_traces(packed, city, engine,
                                                             tmp_path_factory):
     _, city_pack = packed
-    half = synthetic.HALF_M
+    half = prairie.HALF_M
     row, pack = render(engine, tmp_path_factory, {
         "area": {"type": "Feature", "properties": {"name": "Drawn north-east"},
-                 "geometry": synthetic.polygon_geojson(0, 0, half, half)},
+                 "geometry": city.place.rect(0, 0, half, half)},
         "run": city.run_id, "services": ["flooding"], "formats": ["pdf", "csv"]})
     ne = next(r for r in read_csv(city_pack / "data" / "districts.csv")
               if r["district"] == "North-East")
@@ -209,7 +210,7 @@ def test_a_drawn_polygon_counts_like_the_district_it_traces(packed, city, engine
 
 def test_a_run_finer_than_the_aggregate_counts_from_the_reports(city, engine,
                                                                 tmp_path_factory):
-    run10 = synthetic.publish_run(engine, city.rows, res=10)
+    run10 = prairie.publish_run(engine, city, res=10)
     _, pack = render(engine, tmp_path_factory, {"area": {"boundary_id": city.city_id},
                                                 "run": run10, "formats": ["pdf", "csv"]})
     cell10 = parent_sql("r.h3_cell", 10)

@@ -17,7 +17,8 @@ from geo.hotspots import aggregate
 from geo.hotspots.engine import execute
 from geo.hotspots.params import RunParams
 from geo.hotspots.runs import create_run
-from tests.geo.hotspots.fixtures import CENTRE, add_reports, clear, scatter
+from tests.cities import empty
+from tests.cities.scatter import CENTRE, add_reports, scatter
 
 TODAY = dt.date(2026, 11, 4)
 
@@ -30,7 +31,7 @@ def _services(services_loaded):
 @pytest.fixture
 def history(engine: Engine) -> Engine:
     """A year of committed history, aggregated once (as the import command leaves it)."""
-    clear(engine)
+    empty(engine)
     rng = np.random.default_rng(3)
     add_reports(engine, scatter(rng, 400), days_ago=rng.integers(1, 365, 400).tolist(),
                 today=TODAY)

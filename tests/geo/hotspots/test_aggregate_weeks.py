@@ -15,7 +15,8 @@ from geo.hotspots.engine import execute
 from geo.hotspots.params import RunParams
 from geo.hotspots.read import _weekly_source, read_cells
 from geo.hotspots.runs import create_run
-from tests.geo.hotspots.fixtures import CENTRE, add_reports, clear, scatter
+from tests.cities import empty
+from tests.cities.scatter import CENTRE, add_reports, scatter
 
 TODAY = dt.date(2026, 11, 4)  # a Wednesday: the run's last week is partial
 
@@ -39,7 +40,7 @@ def _services(services_loaded):
 @pytest.fixture
 def city(engine):
     """Two services, a cluster, phones reporting on several days of a week, a future report."""
-    clear(engine)
+    empty(engine)
     rng = np.random.default_rng(11)
     add_reports(engine, scatter(rng, 150, spread_m=200),
                 days_ago=rng.integers(0, 120, 150).tolist(), today=TODAY)

@@ -14,7 +14,8 @@ from geo.hotspots.params import RunParams
 from geo.hotspots.runs import create_run, latest_run_id
 from geo.stats.gistar import gi_star
 from geo.stats.grid import neighbourhoods
-from tests.geo.hotspots.fixtures import CENTRE, add_reports, clear, scatter
+from tests.cities import empty
+from tests.cities.scatter import CENTRE, add_reports, scatter
 
 TODAY = dt.date(2026, 11, 1)
 
@@ -27,7 +28,7 @@ def _services(services_loaded):
 @pytest.fixture
 def city(engine):
     """A city with uniform background reports and one planted cluster."""
-    clear(engine)
+    empty(engine)
     rng = np.random.default_rng(7)
     background = scatter(rng, 400)
     add_reports(engine, background, days_ago=rng.integers(1, 300, 400).tolist(), today=TODAY)
@@ -94,7 +95,7 @@ def test_every_study_cell_is_analysed_with_zeros(city):
 
 
 def test_one_phone_cannot_make_a_hotspot(engine):
-    clear(engine)
+    empty(engine)
     rng = np.random.default_rng(3)
     # Background well away from the spot, so its neighbourhood holds only the two phones.
     away = [(lat, lng) for lat, lng in scatter(rng, 600) if abs(lat - CENTRE[0]) > 0.006]
@@ -120,7 +121,7 @@ def test_one_phone_cannot_make_a_hotspot(engine):
 
 
 def test_repeats_from_one_device_on_one_day_count_once(engine):
-    clear(engine)
+    empty(engine)
     add_reports(engine, [CENTRE] * 5, devices=["same"] * 5, days_ago=[3] * 5, today=TODAY)
     add_reports(engine, [(CENTRE[0] + 0.01, CENTRE[1])], today=TODAY)
     run_id = _run(engine, resolution=9, rings=1)
@@ -175,7 +176,7 @@ def test_auto_rings_records_choice(city):
 
 def test_a_cluster_appearing_in_the_final_week_is_a_new_hot_spot(engine):
     """ArcGIS's "new hot spot": hot in the final time step only, never before."""
-    clear(engine)
+    empty(engine)
     rng = np.random.default_rng(21)
     background = scatter(rng, 1500)
     add_reports(engine, background, days_ago=rng.integers(7, 360, 1500).tolist(), today=TODAY)

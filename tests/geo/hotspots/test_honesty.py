@@ -30,7 +30,8 @@ from geo.stats import (
     neighbourhoods,
     restrict_neighbourhoods,
 )
-from tests.geo.hotspots.fixtures import CENTRE, SECRET, add_reports, cell_centre, clear, scatter
+from tests.cities import SECRET, empty
+from tests.cities.scatter import CENTRE, add_reports, cell_centre, scatter
 
 TODAY = dt.date(2026, 11, 1)  # a Sunday: days 0-6 ago are the final weekly bin
 CENTRE_CELL = h3.str_to_int(h3.latlng_to_cell(*CENTRE, 9))
@@ -68,7 +69,7 @@ def rates_city(engine):
     Reports are uniform in space over a year, so per head the sparse east reports
     far more; four reports sit in the park's centre cell.
     """
-    clear(engine)
+    empty(engine)
     lat, lng = cell_centre(CENTRE_CELL)
     dlat, dlng = 3000 / 111_320, 3000 / (111_320 * np.cos(np.radians(lat)))
     west = f"ST_MakeEnvelope({lng - dlng}, {lat - dlat}, {lng + dlng / 2}, {lat + dlat}, 4326)"
@@ -143,7 +144,7 @@ def test_the_engine_under_rates_is_analyse_on_the_rates(rates_city):
 
 def _spot(engine, devices: list[str]) -> list[int]:
     """Background far away; ``devices`` take turns reporting in 3 adjacent cells for 80 days."""
-    clear(engine)
+    empty(engine)
     rng = np.random.default_rng(3)
     away = [(la, ln) for la, ln in scatter(rng, 600) if abs(la - CENTRE[0]) > 0.006]
     add_reports(engine, away, today=TODAY)
@@ -209,7 +210,7 @@ def test_cells_suppressed_by_the_reporter_rule_carry_no_trend(engine, phones, sh
 
     … when three people report it; with two it is suppressed, and so is its trend.
     """
-    clear(engine)
+    empty(engine)
     rng = np.random.default_rng(5)
     away = [(la, ln) for la, ln in scatter(rng, 1500) if abs(la - CENTRE[0]) > 0.006]
     add_reports(engine, away, days_ago=rng.integers(0, 360, len(away)).tolist(), today=TODAY)

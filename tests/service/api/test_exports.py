@@ -17,8 +17,8 @@ from geo.evidence import exports, links
 from geo.evidence.params import MAX_VERTICES, resolve
 from geo.hotspots.params import RunParams
 from geo.hotspots.runs import create_run
+from tests.cities import PLACES, prairie, standing
 from tests.conftest import SECRET
-from tests.geo.evidence import city as synthetic
 from workers import context
 from workers.export_jobs import render_export
 from workers.relay import relay_once
@@ -28,7 +28,8 @@ URL = "/api/v1/exports"
 
 @pytest.fixture(scope="module")
 def city(app, engine):
-    return synthetic.build(engine, seed=9)
+    with standing(engine, prairie.build_city(engine, PLACES["evidence-exports"], seed=9)) as built:
+        yield built
 
 
 @pytest.fixture
@@ -85,7 +86,7 @@ def _square(n):
     """A valid polygon with ``n`` vertices (a fine circle)."""
     import math
 
-    lat, lng = synthetic.CENTRE
+    lat, lng = PLACES["evidence-exports"].centre
     ring = [[lng + 0.01 * math.cos(2 * math.pi * i / (n - 1)),
              lat + 0.01 * math.sin(2 * math.pi * i / (n - 1))] for i in range(n - 1)]
     return {"type": "Polygon", "coordinates": [ring + [ring[0]]]}
@@ -140,7 +141,7 @@ def test_not_json_is_400(client, api_keys):
 
 def test_a_run_that_has_not_finished_is_409(client, api_keys, city, engine):
     with engine.begin() as conn:
-        queued = create_run(conn, RunParams(services=synthetic.SERVICES))
+        queued = create_run(conn, RunParams(services=prairie.SERVICES))
         conn.execute(text("DELETE FROM outbox WHERE job_id = :j"), {"j": f"hotspot-run:{queued}"})
     resp = client.post(URL, json=body(city, run=queued), headers=api_keys.headers("planner"))
     assert resp.status_code == 409
@@ -166,7 +167,7 @@ def test_latest_resolves_to_a_run_id_and_defaults_come_from_it(client, api_keys,
     assert resp.status_code == 202
     assert params["run_id"] == city.run_id  # stored as an id: re-renders stay the same
     assert (params["since"], params["until"]) == ("2025-01-01", "2026-01-01")
-    assert params["services"] == list(synthetic.SERVICES)
+    assert params["services"] == list(prairie.SERVICES)
     assert params["formats"] == ["csv", "geojson", "gpkg", "pdf"]
 
 

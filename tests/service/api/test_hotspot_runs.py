@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import text
 
 from geo.hotspots.engine import execute
-from tests.geo.hotspots.fixtures import add_reports, clear, scatter
+from tests.cities import empty
+from tests.cities.scatter import add_reports, scatter
 
 TODAY = dt.date.today()
 
@@ -17,7 +18,7 @@ TODAY = dt.date.today()
 @pytest.fixture
 def city(engine, services_loaded):
     """Reports enough for a run."""
-    clear(engine)
+    empty(engine)
     rng = np.random.default_rng(11)
     add_reports(engine, scatter(rng, 200), today=TODAY)
     add_reports(engine, scatter(rng, 60, spread_m=120), today=TODAY)

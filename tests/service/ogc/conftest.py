@@ -1,13 +1,17 @@
-"""Fixtures of the OGC tests: a synthetic city per test module."""
+"""Fixtures of the OGC tests: the OGC city, built per test module."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
-from .city import City, build
+from tests.cities import PLACES, ogc, standing
+from tests.cities.ogc import OgcCity
 
 
 @pytest.fixture(scope="module")
-def city(app, engine) -> City:
-    """A city built once per module (other suites may truncate between modules)."""
-    return build(engine)
+def city(app, engine) -> Iterator[OgcCity]:
+    """A city built for the module and removed after it (so a rebuild finds its place free)."""
+    with standing(engine, ogc.build_city(engine, PLACES["ogc"])) as built:
+        yield built

@@ -22,12 +22,9 @@ from sqlalchemy import text
 from werkzeug.serving import make_server
 
 from geo.hotspots.runs import latest_run_id
-from tests.service.planner.planner_data import (
-    PlannerCity,
-    build_city,
-    publish_like_run_a,
-    remove_city,
-)
+from tests.cities import PLACES, map_page, standing
+from tests.cities.map_page import MapPageCity as PlannerCity
+from tests.cities.map_page import publish_like_run_a
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
@@ -51,9 +48,8 @@ pytestmark = pytest.mark.skipif(
 @pytest.fixture(scope="module")
 def city(engine: Any, app: Any) -> Iterator[PlannerCity]:
     """Two finished runs and three boundaries, removed after the module."""
-    made = build_city(engine)
-    yield made
-    remove_city(engine, made)
+    with standing(engine, map_page.build_city(engine, PLACES["map-page"])) as made:
+        yield made
 
 
 @pytest.fixture(scope="module")

@@ -1,34 +1,37 @@
-"""A small synthetic city for the map page: districts, and two finished runs over 61 hexagons."""
+"""The planners' map page city: a city and two wards, runs A and B over 61 hexagons.
+
+Run B is run A changed a little (the rim of the hot cluster cools, two quiet cells
+warm), so the page's comparison has known answers. Reports stand in the hot
+cluster for the reports layer.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime as dt
+import math
+import uuid
+from dataclasses import dataclass, field
 
 import h3
 import numpy as np
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Engine
 
-from geo.hotspots.params import RunParams
 from geo.hotspots.publish import AreaResult, CellResult, publish
-from geo.hotspots.runs import create_run
-from tests.geo.hotspots.fixtures import add_reports
-
-CENTRE = (41.05, -73.54)
+from tests.cities import Boundary, City, Place, Report, build
+from tests.cities import publish_run as publish_cells
 
 
 @dataclass
-class PlannerCity:
+class MapPageCity(City):
     """What the page tests look for: run ids, cell ids by kind, expected comparison counts."""
 
-    run_a: int
-    run_b: int
-    boundary_ids: list[int]
-    reports_after: int  # reports with a larger id are this city's
-    hot_cell: str
-    cold_cell: str
-    no_data_cells: list[str]
-    bins_a: dict[str, int]
-    bins_b: dict[str, int]
+    run_a: int = 0
+    run_b: int = 0
+    hot_cell: str = ""
+    cold_cell: str = ""
+    no_data_cells: list[str] = field(default_factory=list)
+    bins_a: dict[str, int] = field(default_factory=dict)
+    bins_b: dict[str, int] = field(default_factory=dict)
 
     def hotter(self) -> int:
         """Cells whose gi_bin went up from run A to run B."""
@@ -82,9 +85,9 @@ def _cell_result(cells: list[str], bins: dict[str, int], no_data: set[str]) -> C
     )
 
 
-def _publish(conn: Connection, run: int, cells: list[str], bins: dict[str, int],
-             no_data: set[str]) -> None:
-    """Publish synthetic cells and one priority area (the bin ≥ 2 cells) for ``run``."""
+def _result(cells: list[str], bins: dict[str, int],
+            no_data: set[str]) -> tuple[CellResult, list[AreaResult]]:
+    """Synthetic cells and one priority area (the bin ≥ 2 cells)."""
     result = _cell_result(cells, bins, no_data)
     hot = result.gi_bin >= 2
     area = AreaResult(
@@ -92,19 +95,26 @@ def _publish(conn: Connection, run: int, cells: list[str], bins: dict[str, int],
         reports=int(result.reports[hot].sum()), weight=float(result.weight[hot].sum()),
         priority_score=0.8, priority_rank=1, components={"significance": 0.6, "reports": 0.4},
     )
-    publish(conn, run, result, [area], counts={"cells": len(cells)},
-            fingerprint=f"planner-test-{run}", rings=1)
+    return result, [area]
 
 
-def publish_like_run_a(engine: Engine, run: int, city: PlannerCity) -> None:
+def publish_like_run_a(engine: Engine, run: int, city: MapPageCity) -> None:
     """Finish ``run`` (queued by the page) with run A's result, as a worker would."""
+    cells, areas = _result(sorted(city.bins_a), city.bins_a, set(city.no_data_cells))
     with engine.begin() as conn:
-        _publish(conn, run, sorted(city.bins_a), city.bins_a, set(city.no_data_cells))
+        publish(conn, run, cells, areas, counts={"cells": len(cells.h3)},
+                fingerprint=f"planner-test-{run}", rings=1)
 
 
-def build_city(engine: Engine) -> PlannerCity:
-    """Insert a city and two districts, runs A and B (B changed a little), and some reports."""
-    centre = h3.latlng_to_cell(*CENTRE, 9)
+def _metres(place: Place, lat: float, lng: float) -> tuple[float, float]:
+    """``(east, north)`` in metres of a point from the place's centre."""
+    return ((lng - place.lng) * 111_320 * math.cos(math.radians(place.lat)),
+            (lat - place.lat) * 111_320)
+
+
+def build_city(engine: Engine, place: Place) -> MapPageCity:
+    """A city and two wards, runs A and B (B changed a little), and reports in the hot cells."""
+    centre = h3.latlng_to_cell(*place.centre, 9)
     cells = sorted(h3.grid_disk(centre, 4))
     ring2 = sorted(h3.grid_ring(centre, 2))
     hot = ring2[0]
@@ -118,46 +128,27 @@ def build_city(engine: Engine) -> PlannerCity:
     for cell in [c for c in cells if bins_a[c] == 1][:3]:
         bins_b[cell] = 0
 
-    lats = [h3.cell_to_latlng(c)[0] for c in cells]
-    lngs = [h3.cell_to_latlng(c)[1] for c in cells]
-    west, east = min(lngs) - 0.004, max(lngs) + 0.004
-    south, north = min(lats) - 0.003, max(lats) + 0.003
+    # Boxes around the cells' centres with ~330 m to spare on each side.
+    corners = [_metres(place, *h3.cell_to_latlng(c)) for c in cells]
+    west, east = min(x for x, _ in corners) - 330, max(x for x, _ in corners) + 330
+    south, north = min(y for _, y in corners) - 330, max(y for _, y in corners) + 330
     middle = (west + east) / 2
-    boxes = [("city", "Test City", west, east), ("district", "West Ward", west, middle),
-             ("district", "East Ward", middle, east)]
-    with engine.begin() as conn:
-        boundary_ids = [
-            conn.execute(
-                text("INSERT INTO boundaries (kind, name, code, population, geom) VALUES "
-                     "(:kind, :name, :code, 1000, ST_Multi(ST_MakeEnvelope(:w, :s, :e, :n, 4326))) "
-                     "RETURNING id"),
-                {"kind": kind, "name": name, "code": name[:1], "w": w, "s": south, "e": e,
-                 "n": north},
-            ).scalar_one()
-            for kind, name, w, e in boxes
-        ]
-        reports_after = conn.execute(text("SELECT coalesce(max(id), 0) FROM reports")).scalar_one()
-        runs = []
-        for bins in (bins_a, bins_b):
-            run = create_run(conn, RunParams(), trigger="api", enqueue=False)
-            _publish(conn, run, cells, bins, no_data)
-            runs.append(run)
+    boundaries = [
+        Boundary("city", "Test City", (west, south, east, north), population=1000, code="T"),
+        Boundary("district", "West Ward", (west, south, middle, north), population=1000,
+                 code="W"),
+        Boundary("district", "East Ward", (middle, south, east, north), population=1000,
+                 code="E"),
+    ]
     # Reports in the hot cluster, for the reports layer (tiles of real reports).
-    hot_cells = [c for c in cells if bins_a[c] >= 2]
-    add_reports(engine, [h3.cell_to_latlng(c) for c in hot_cells for _ in range(2)])
-    return PlannerCity(
-        run_a=runs[0], run_b=runs[1], boundary_ids=boundary_ids, reports_after=reports_after,
-        hot_cell=hot, cold_cell=cold,
-        no_data_cells=sorted(no_data), bins_a=bins_a, bins_b=bins_b,
+    when = dt.datetime.combine(dt.date.today() - dt.timedelta(days=10), dt.time(12, 0),
+                               tzinfo=dt.UTC)
+    reports = [Report("pothole", *h3.cell_to_latlng(c), when, device=str(uuid.uuid4()))
+               for c in cells if bins_a[c] >= 2 for _ in range(2)]
+    built = build(engine, place, boundaries=boundaries, reports=reports)
+    city = MapPageCity(**vars(built), hot_cell=hot, cold_cell=cold,
+                       no_data_cells=sorted(no_data), bins_a=bins_a, bins_b=bins_b)
+    city.run_a, city.run_b = (
+        publish_cells(engine, city, *_result(cells, bins, no_data)) for bins in (bins_a, bins_b)
     )
-
-
-def remove_city(engine: Engine, city: PlannerCity) -> None:
-    """Delete what build_city() inserted (cells and areas go with their runs)."""
-    with engine.begin() as conn:
-        conn.execute(text("DELETE FROM hotspot_runs WHERE id = ANY(:ids)"),
-                     {"ids": [city.run_a, city.run_b]})
-        conn.execute(text("DELETE FROM boundaries WHERE id = ANY(:ids)"),
-                     {"ids": city.boundary_ids})
-        # Each test process has its own database, so every newer report is ours.
-        conn.execute(text("DELETE FROM reports WHERE id > :id"), {"id": city.reports_after})
+    return city
