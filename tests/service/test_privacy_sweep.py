@@ -41,6 +41,10 @@ from tests.conftest import SECRET
 from tests.photo_samples import jpeg
 from tests.service import sweep_routes
 
+#: Fresh spots per test from the OS's entropy: a test plugin that re-seeds the global
+#: ``random`` per test (pytest-randomly) would otherwise hand every test the same spot.
+_SPOTS = random.Random()
+
 NON_STAFF = (None, "app", "app2", "grant_writer")
 
 
@@ -81,8 +85,8 @@ def seeded(client, api_keys, engine):
     """A lead-paint report with distinctive secrets, its photo, and a run with its cell."""
     tag = uuid.uuid4().hex[:10]
     # Six decimals that no cell centre will share; far from other tests' points.
-    lat = round(random.uniform(-35, 35), 4) + 0.000123
-    lng = round(random.uniform(-160, 160), 4) + 0.000321
+    lat = round(_SPOTS.uniform(-35, 35), 4) + 0.000123
+    lng = round(_SPOTS.uniform(-160, 160), 4) + 0.000321
     lat, lng = round(lat, 6), round(lng, 6)
     s = {
         "description": f"Peeling paint SWEEPDESC{tag}",
@@ -308,8 +312,8 @@ def test_a_lone_report_changes_no_public_answer(client, api_keys, seeded, role):
     and that report, answers exactly as it did before, when the report did not exist and
     its ids were ids never used. Nothing singles it out — not a listing, a count, a tile,
     an ETag, a nearby answer or a 404 that differs from a missing id's."""
-    lat = round(random.uniform(-35, 35), 4) + 0.000111
-    lng = round(random.uniform(-160, 160), 4) + 0.000222
+    lat = round(_SPOTS.uniform(-35, 35), 4) + 0.000111
+    lng = round(_SPOTS.uniform(-160, 160), 4) + 0.000222
     place = dict(seeded, lat=round(lat, 6), lng=round(lng, 6), id=10**12 + 7,
                  rid="unusedid234567")
     before_v = sweep_routes.values(place)

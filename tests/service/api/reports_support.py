@@ -10,6 +10,10 @@ from sqlalchemy import Engine, text
 
 from geo import keys
 
+#: Fresh spots per test from the OS's entropy: a test plugin that re-seeds the global
+#: ``random`` per test (pytest-randomly) would otherwise hand every test the same spot.
+_SPOTS = random.Random()
+
 #: Every table a report write touches; "no rows written" compares all of them.
 TABLES = (
     "reports",
@@ -43,7 +47,7 @@ def settle_outbox(engine: Engine) -> None:
 
 def spot() -> tuple[float, float]:
     """A random point far from every other test's points (so radii never overlap)."""
-    return round(random.uniform(-40, 40), 6), round(random.uniform(-170, 170), 6)
+    return round(_SPOTS.uniform(-40, 40), 6), round(_SPOTS.uniform(-170, 170), 6)
 
 
 def report(service: str = "pothole", **fields: Any) -> dict[str, Any]:
