@@ -8,8 +8,7 @@ from typing import Any
 from rq import get_current_job
 
 from geo.hotspots.engine import execute
-from geo.hotspots.params import RunParams
-from geo.hotspots.runs import request_refresh, requeue_stale
+from geo.hotspots.runs import STANDING, request_refresh, requeue_stale
 from workers import context
 
 log = logging.getLogger("civicpulse.jobs")
@@ -35,7 +34,7 @@ def run_hotspots(run_id: int) -> dict[str, Any]:
 
 
 def refresh_after_change(services: list[str]) -> int | None:
-    """Queue (at most one pending) refresh of the default city-wide layer.
+    """Queue (at most one pending) refresh of the standing city-wide configuration.
 
     Also recovers runs whose worker vanished, since this job runs whenever new
     reports arrive.
@@ -43,7 +42,7 @@ def refresh_after_change(services: list[str]) -> int | None:
     settings = context.settings()
     with context.engine().begin() as conn:
         revived = requeue_stale(conn, STALE_AFTER_SECONDS)
-        run_id = request_refresh(conn, RunParams(),
+        run_id = request_refresh(conn, STANDING,
                                  debounce_seconds=settings.refresh_debounce_seconds)
     if revived:
         log.warning("requeued hotspot runs whose worker vanished: %s", revived)

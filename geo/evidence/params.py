@@ -90,8 +90,10 @@ def _run(conn: Connection, value: Any) -> dict[str, Any]:
         if run_id is None:
             raise FieldError(
                 "run",
-                "no hotspot run has succeeded yet; start one (POST /api/v1/hotspot-runs or "
-                "`civicpulse hotspots run --wait`) and request the pack when it has finished",
+                "no hotspot run has succeeded yet for the standing city-wide configuration "
+                "(\"latest\"); name a run's id, or start a city-wide run (POST "
+                "/api/v1/hotspot-runs with no parameters, or `civicpulse hotspots run --wait`) "
+                "and request the pack when it has finished",
                 status=409,
             )
     elif isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63:

@@ -3,6 +3,12 @@
 A run's cells and areas become visible only when it is ``succeeded``: every
 reader goes through :func:`latest_run_id` or checks the status, and the engine
 writes cells, areas and the status in one transaction.
+
+"Latest" means the latest run of the standing configuration (:data:`STANDING`:
+all services, city-wide, default grid), the one the automatic refresh runs. A
+run with other parameters (a lead-paint run from the CLI, a period drawn on the
+map) is its own collection and never replaces it: the ``hotspots`` layer must
+not flip between a lead-paint map and an all-services map as runs finish.
 """
 
 from __future__ import annotations
@@ -17,6 +23,20 @@ from geo.errors import FieldError
 from geo.hotspots.params import RunParams
 
 RUN_JOB = "hotspot_run"
+
+#: The standing configuration's name, as the API and the map page show it.
+STANDING_NAME = "city-wide"
+#: Its parameters: every service, the whole city, the default grid and rings.
+STANDING = RunParams()
+
+
+def configuration_of(params: dict[str, Any]) -> str | None:
+    """The standing configuration's name when a run's stored ``params`` are its, else None.
+
+    >>> configuration_of(RunParams().as_json()), configuration_of({"services": ["pothole"]})
+    ('city-wide', None)
+    """
+    return STANDING_NAME if params == STANDING.as_json() else None
 
 
 def check_references(conn: Connection, params: RunParams) -> None:
@@ -106,12 +126,17 @@ def requeue_stale(conn: Connection, older_than_seconds: float) -> list[int]:
 
 
 def latest_run_id(conn: Connection) -> int | None:
-    """The most recently finished succeeded run (what "latest" means everywhere)."""
+    """The standing configuration's most recently finished run (what "latest" means everywhere).
+
+    Any run with the standing parameters counts, whoever started it: the same
+    question asked again, only with fresher data.
+    """
     return conn.execute(
         text(
             "SELECT id FROM hotspot_runs WHERE status = 'succeeded' "
-            "ORDER BY finished_at DESC, id DESC LIMIT 1"
-        )
+            "AND params = CAST(:standing AS jsonb) ORDER BY finished_at DESC, id DESC LIMIT 1"
+        ),
+        {"standing": json.dumps(STANDING.as_json())},
     ).scalar()
 
 

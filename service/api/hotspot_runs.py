@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from geo.errors import FieldError
 from geo.hotspots.outputs import areas_geojson, cells_geojson
 from geo.hotspots.params import RunParams
-from geo.hotspots.runs import check_references, create_run, get_run, list_runs
+from geo.hotspots.runs import check_references, configuration_of, create_run, get_run, list_runs
 from service.api import bp
 from service.api.job_status import JobStatus
 from service.auth import principal, roles_required
@@ -28,6 +28,9 @@ class HotspotRunOut(JobStatus):
     """A hotspot run's status resource."""
 
     params: dict[str, Any]
+    configuration: str | None = Field(
+        None, description='"city-wide" for a run of the standing configuration (what '
+        '"latest" and the hotspots layer show), null for an ad-hoc run')
     rings: int | None
     counts: dict[str, Any]
     fingerprint: str | None
@@ -42,6 +45,7 @@ def _out(run: dict[str, Any]) -> dict[str, Any]:
         out[key] = out[key].isoformat() if out[key] else None
     if run["error"]:
         out["error"] = run["error"]
+    out["configuration"] = configuration_of(run["params"])
     out["rings_profile"] = run["rings_profile"]
     out["timings"] = run["timings"]
     if run["status"] == "succeeded":

@@ -76,12 +76,13 @@ class Collection:
 
 
 STATIC = {
-    "hotspots": ("cells", "Hotspot cells (latest run)",
-                 "Every analysed H3 cell of the latest succeeded hotspot run: Gi* z-score, "
-                 "p-value, FDR-corrected bin, trend and priority."),
-    "hotspot-areas": ("areas", "Priority areas (latest run)",
-                      "Contiguous hot cells of the latest succeeded run merged into candidate "
-                      "intervention areas, ranked by priority."),
+    "hotspots": ("cells", "Hotspot cells (latest city-wide run)",
+                 "Every analysed H3 cell of the latest succeeded run of the standing "
+                 "city-wide configuration (all services): Gi* z-score, p-value, "
+                 "FDR-corrected bin, trend and priority. Other runs are hotspot-run-{id}."),
+    "hotspot-areas": ("areas", "Priority areas (latest city-wide run)",
+                      "Contiguous hot cells of the latest succeeded city-wide run merged into "
+                      "candidate intervention areas, ranked by priority."),
     "reports": ("reports", "Resident reports",
                 "Located reports. Exact points for planners; for everyone else exact points "
                 "only for public categories, otherwise the centre of the report's "

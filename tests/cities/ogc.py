@@ -1,4 +1,4 @@
-"""The OGC and tile city: labelled reports, an older, a latest and a queued run.
+"""The OGC and tile city: labelled reports, two ad-hoc runs, a standing and a queued run.
 
 Runs are synthetic (seeded random z-scores over a disk of cells): the OGC and tile
 surfaces only read what a run stores. Lead-paint reports are placed to test the
@@ -44,7 +44,8 @@ REPORTS = [
 class OgcCity(City):
     """Run ids and cells of the OGC city (``reports``/``points`` hold the labelled reports)."""
 
-    latest_run: int = 0
+    latest_run: int = 0  # the standing city-wide run: what "hotspots" serves
+    period_run: int = 0  # an ad-hoc run of 2024's first half, finished just before it
     older_run: int = 0
     queued_run: int = 0
     cells: list[int] = field(default_factory=list)
@@ -72,7 +73,9 @@ def _cells(centre: tuple[float, float], rings: int, seed: int) -> tuple[CellResu
     ), disk
 
 
-def _run(engine: Engine, city: City, rings: int, seed: int, params: dict) -> tuple[int, list[int]]:
+def synthetic_run(engine: Engine, city: City, rings: int, seed: int,
+                  params: dict) -> tuple[int, list[int]]:
+    """Publish a run of seeded cells over a disk of ``rings`` around the centre."""
     cells, disk = _cells(city.centre, rings, seed)
     area = AreaResult(1, disk[:4], reports=40, weight=40.0, priority_score=0.9,
                       priority_rank=1, components={"significance": 1.0}, trend="intensifying")
@@ -82,7 +85,7 @@ def _run(engine: Engine, city: City, rings: int, seed: int, params: dict) -> tup
 
 
 def build_city(engine: Engine, place: Place) -> OgcCity:
-    """Boundaries (a city, two districts), the labelled reports, then the three runs."""
+    """Boundaries (a city, two districts), the labelled reports, then the four runs."""
     tag = new_tag()
     boundaries = [
         Boundary("city", f"Testcity {tag}", (-4000, -4000, 4000, 4000), population=1000),
@@ -99,9 +102,12 @@ def build_city(engine: Engine, place: Place) -> OgcCity:
     ]
     built = build(engine, place, boundaries=boundaries, reports=reports)
     city = OgcCity(**vars(built))
-    city.older_run, _ = _run(engine, city, 3, 1, {"since": "2023-01-01", "until": "2023-07-01"})
-    city.latest_run, disk = _run(engine, city, 8, 2,
-                                 {"since": "2024-01-01", "until": "2024-07-01"})
+    city.older_run, _ = synthetic_run(engine, city, 3, 1,
+                                      {"since": "2023-01-01", "until": "2023-07-01"})
+    city.period_run, disk = synthetic_run(engine, city, 8, 2,
+                                          {"since": "2024-01-01", "until": "2024-07-01"})
+    # The standing (all services, city-wide) parameters: "latest" is its newest run.
+    city.latest_run, _ = synthetic_run(engine, city, 8, 2, {})
     city.queued_run = queue_run(engine, city)
     city.cells, city.hot_cells, city.small_cells = disk, disk[:4], disk[6:10]
     return city

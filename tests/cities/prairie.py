@@ -10,17 +10,19 @@ and no FDR: the pack only reads what a run stores, so the engine is not needed.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 
 import h3
 import numpy as np
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from geo.h3cells import cell_of
 from geo.hotspots.params import RunParams
 from geo.hotspots.publish import AreaResult, CellResult
+from geo.hotspots.runs import STANDING
 from geo.reports.intake import device_hash
 from tests.cities import SECRET, Boundary, City, Place, Report, build, new_tag
 from tests.cities import publish_run as publish_cells
@@ -186,3 +188,28 @@ def publish_run(engine: Engine, city: PrairieCity, res: int = 9) -> int:
                 "until": UNTIL.isoformat(), "time_bins": 12, "suppressed_few_reporters": 0,
                 "priority_weights": {"significance": 0.6, "reports": 0.4}},
     )
+
+
+def copy_run(engine: Engine, city: PrairieCity, params: RunParams = STANDING) -> int:
+    """A run finished now with the city's run's results and ``params`` (default: standing).
+
+    A standing copy is what "latest" resolves to; a copy keeps the original's counts.
+    """
+    with engine.begin() as conn:
+        new_id = conn.execute(text(
+            "INSERT INTO hotspot_runs (status, progress, params, params_key, rings, counts, "
+            "fingerprint, trigger, started_at, finished_at) SELECT status, progress, "
+            "CAST(:params AS jsonb), 'copy-' || id, rings, counts, fingerprint, "
+            "'refresh', now(), clock_timestamp() FROM hotspot_runs WHERE id = :r RETURNING id"),
+            {"r": city.run_id, "params": json.dumps(params.as_json())}).scalar_one()
+        conn.execute(text(
+            "INSERT INTO hotspot_cells SELECT :n, h3, reports, weight, reporters, gi_z, gi_p, "
+            "gi_bin, n_neighbors, no_data, trend, area_id, priority_score, priority_rank, "
+            "components, geom FROM hotspot_cells WHERE run_id = :r"),
+            {"n": new_id, "r": city.run_id})
+        conn.execute(text(
+            "INSERT INTO hotspot_areas SELECT :n, area_id, cells, reports, weight, population, "
+            "trend, priority_score, priority_rank, components, geom FROM hotspot_areas "
+            "WHERE run_id = :r"), {"n": new_id, "r": city.run_id})
+    city.runs.append(int(new_id))
+    return int(new_id)

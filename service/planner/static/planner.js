@@ -47,7 +47,7 @@ function redrawRuns() {
   });
 }
 
-/** The run to show: the one just started once it is done, the chosen one, or the newest. */
+/** The run to show: the one just started once it is done, the chosen one, or the latest. */
 function chooseRun() {
   const pending = state.runs.find((r) => r.id === state.pendingRun);
   if (pending && pending.status === "succeeded") {
@@ -56,10 +56,14 @@ function chooseRun() {
     return pending.id;
   }
   if (state.userChoseRun && state.runA) return state.runA;
-  const candidates = $("only-matching").checked
-    ? state.runs.filter((r) => matchesFilters(r, filterParams()))
-    : state.runs;
-  const latest = latestSucceeded(candidates);
+  if ($("only-matching").checked) {
+    const latest = latestSucceeded(state.runs.filter((r) => matchesFilters(r, filterParams())));
+    return latest ? latest.id : null;
+  }
+  // What "latest" means everywhere: the standing city-wide configuration, so a
+  // lead-paint run finishing elsewhere does not swap the map under the planner.
+  const latest = latestSucceeded(state.runs.filter((r) => r.configuration === "city-wide"))
+    || latestSucceeded(state.runs);
   return latest ? latest.id : null;
 }
 

@@ -22,6 +22,7 @@ export function matchesFilters(run, params) {
 
 function describe(run) {
   const p = run.params || {};
+  if (run.configuration) return `${run.configuration} (standing) · r${p.resolution ?? "?"}`;
   const services = p.services && p.services.length ? p.services.join(", ") : "all services";
   const period = p.since || p.until ? `${p.since || "…"} – ${p.until || "…"}` : "all time";
   return `${services} · ${period} · r${p.resolution ?? "?"}`;

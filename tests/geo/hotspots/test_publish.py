@@ -6,7 +6,7 @@ from sqlalchemy import text
 
 from geo.hotspots.params import RunParams
 from geo.hotspots.publish import AreaResult, CellResult, publish
-from geo.hotspots.runs import create_run, latest_run_id
+from geo.hotspots.runs import configuration_of, create_run, latest_run_id
 
 
 def _cells(n=7):
@@ -53,3 +53,23 @@ def test_publish_makes_run_visible_with_geometry(engine):
             {"r": run, "h": disk[-1]},
         ).scalar_one()
         assert abs(ratio - 2) < 0.01
+
+
+def test_an_ad_hoc_run_never_replaces_the_standing_latest(engine):
+    """A lead-paint run finishing after the city-wide run leaves "latest" where it was."""
+    cells, _ = _cells()
+    runs = {}
+    with engine.begin() as conn:
+        for name, params in (("standing", {}), ("lead", {"services": ["lead_paint"]}),
+                             ("city_period", {"since": "2026-01-01"})):
+            runs[name] = create_run(conn, RunParams.from_dict(params), trigger="cli")
+    for name in ("standing", "lead", "city_period"):  # finished in this order
+        with engine.begin() as conn:
+            publish(conn, runs[name], cells, [], counts={}, fingerprint="x", rings=1)
+    with engine.connect() as conn:
+        assert latest_run_id(conn) == runs["standing"]
+        stored = conn.execute(text("SELECT id, params FROM hotspot_runs WHERE id = ANY(:ids)"),
+                              {"ids": list(runs.values())}).all()
+    names = {run_id: configuration_of(params) for run_id, params in stored}
+    assert names == {runs["standing"]: "city-wide", runs["lead"]: None,
+                     runs["city_period"]: None}

@@ -160,14 +160,19 @@ def test_latest_without_any_succeeded_run_is_409(city, engine):
     assert "no hotspot run has succeeded" in caught.value.message
 
 
-def test_latest_resolves_to_a_run_id_and_defaults_come_from_it(client, api_keys, city):
+def test_latest_resolves_to_a_run_id_and_defaults_come_from_it(client, api_keys, city, engine):
+    city_wide = prairie.copy_run(engine, city)
+    # An ad-hoc run finishing later is not "latest": it is not the city-wide layer.
+    prairie.copy_run(engine, city, RunParams(services=("lead_paint",)))
     resp = client.post(URL, json={"area": {"boundary_id": city.city_id}},
                        headers=api_keys.headers("grant_writer"))
     params = resp.get_json()["params"]
     assert resp.status_code == 202
-    assert params["run_id"] == city.run_id  # stored as an id: re-renders stay the same
+    assert params["run_id"] == city_wide  # stored as an id: re-renders stay the same
     assert (params["since"], params["until"]) == ("2025-01-01", "2026-01-01")
-    assert params["services"] == list(prairie.SERVICES)
+    with engine.connect() as conn:
+        every = conn.execute(text("SELECT code FROM services ORDER BY code")).scalars().all()
+    assert params["services"] == every  # the standing run analyses every service
     assert params["formats"] == ["csv", "geojson", "gpkg", "pdf"]
 
 
@@ -323,5 +328,6 @@ def test_cli_refuses_bad_input_with_the_field(city, cli_env):
     result = CliRunner().invoke(main, ["export", "--area", str(city.city_id), "--service", "nope"],
                                 env=cli_env)
     assert result.exit_code == 1 and "services: unknown service code 'nope'" in result.output
-    queued = CliRunner().invoke(main, ["export", "--area", str(city.city_id)], env=cli_env)
+    queued = CliRunner().invoke(main, ["export", "--area", str(city.city_id), "--run",
+                                       str(city.run_id)], env=cli_env)
     assert queued.exit_code == 0 and "queued evidence export" in queued.output

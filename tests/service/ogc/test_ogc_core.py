@@ -8,6 +8,8 @@ import h3
 import pytest
 from sqlalchemy import text
 
+from tests.cities.ogc import synthetic_run
+
 OAS30 = "application/vnd.oai.openapi+json;version=3.0"
 CONF = "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/"
 
@@ -95,8 +97,10 @@ def test_collections_list_every_collection_with_extent(client, city, engine):
         ).one()
     assert hot["extent"]["spatial"]["bbox"] == [pytest.approx(list(box))]
     assert hot["extent"]["spatial"]["crs"].endswith("CRS84")
-    period = [["2024-01-01T00:00:00Z", "2024-07-01T00:00:00Z"]]
-    assert hot["extent"]["temporal"]["interval"] == period
+    # The standing run has no start; an ad-hoc run's period is its own.
+    assert hot["extent"]["temporal"]["interval"][0][0] is None
+    period = colls[f"hotspot-run-{city.period_run}"]["extent"]["temporal"]["interval"]
+    assert period == [["2024-01-01T00:00:00Z", "2024-07-01T00:00:00Z"]]
     older = colls[f"hotspot-run-{city.older_run}"]["extent"]["temporal"]["interval"]
     assert older == [["2023-01-01T00:00:00Z", "2023-07-01T00:00:00Z"]]
 
@@ -198,7 +202,8 @@ def test_invalid_bbox_is_a_400_naming_bbox(client, city, bbox):
     ],
 )
 def test_datetime_selects_cells_by_the_runs_period(client, city, value, all_match):
-    doc = client.get(f"/ogc/collections/hotspots/items?limit=1&datetime={value}").get_json()
+    doc = client.get(f"/ogc/collections/hotspot-run-{city.period_run}/items?limit=1"
+                     f"&datetime={value}").get_json()
     assert doc["numberMatched"] == (len(city.cells) if all_match else 0)
 
 
@@ -308,6 +313,17 @@ def test_hotspot_areas_of_the_latest_run(client, city):
     assert props["components"] == {"significance": 1.0}
     assert doc["features"][0]["geometry"]["type"] == "MultiPolygon"
     assert client.get("/ogc/collections/hotspot-areas/items/1").get_json()["id"] == 1
+
+
+def test_an_ad_hoc_run_is_its_own_collection_and_never_replaces_hotspots(client, city, engine):
+    lead, _ = synthetic_run(engine, city, 2, 9, {"services": ["lead_paint"]})
+    ids = {f["properties"]["run_id"]
+           for f in client.get("/ogc/collections/hotspots/items?limit=1000").get_json()["features"]}
+    assert ids == {city.latest_run}
+    own = client.get(f"/ogc/collections/hotspot-run-{lead}/items?limit=1").get_json()
+    assert own["numberMatched"] == _cell_count(engine, lead) > 0
+    areas = client.get("/ogc/collections/hotspot-areas/items").get_json()["features"]
+    assert {a["properties"]["run_id"] for a in areas} == {city.latest_run}
 
 
 def test_items_html_is_a_table_with_paging_links(client, city):
