@@ -87,6 +87,60 @@ def _check_definition(item: dict[str, Any], index: int) -> dict[str, Any]:
     }
 
 
+#: CivicPulse's fields beyond Open311's in a service definition, so that a city's
+#: own ``services.json`` and definitions load back without losing anything.
+EXTENSIONS = ("privacy", "severity", "duplicate_radius_m")
+
+
+def merge_definitions(
+    items: Iterable[dict[str, Any]], definitions: Iterable[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Services to load: list items with their service definitions' questions and settings.
+
+    ``items`` are elements of a ``services load`` list or of Open311
+    ``services.json``; ``definitions`` are Open311 service definitions
+    (``services/{code}.json``), whose ``attributes`` and :data:`EXTENSIONS`
+    go into the item with their ``service_code``. An item of an Open311 listing
+    (it has ``metadata``) must come with its definition, or carry ``privacy``
+    and, when ``metadata`` is true, ``attributes`` itself: loading the listing
+    alone would drop the questions and reset privacy to the default.
+
+    >>> merge_definitions([{"service_code": "pothole", "service_name": "Pothole",
+    ...                     "metadata": False}],
+    ...                   [{"service_code": "pothole", "attributes": [], "privacy": "public"}])
+    [{'service_code': 'pothole', 'service_name': 'Pothole', 'metadata': False, \
+'attributes': [], 'privacy': 'public'}]
+    """
+    by_code: dict[str, dict[str, Any]] = {}
+    for j, given in enumerate(definitions):
+        code = given.get("service_code") if isinstance(given, dict) else None
+        if not isinstance(code, str) or not code:
+            raise FieldError(f"definition[{j}].service_code", "required")
+        by_code[code] = given
+    out = []
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise FieldError(f"[{i}]", "must be a service object")
+        merged = dict(item)
+        definition = by_code.pop(str(item.get("service_code")), None)
+        if definition is not None:
+            merged["attributes"] = definition.get("attributes") or []
+            merged.update({k: definition[k] for k in EXTENSIONS if k in definition})
+        elif "metadata" in item and (
+            "privacy" not in item or (item["metadata"] and "attributes" not in item)
+        ):
+            raise FieldError(
+                f"[{i}]", f"service {item.get('service_code')!r} is an Open311 listing item: "
+                "load its service definition too (GET /open311/v2/services/"
+                f"{item.get('service_code')}.json), or its questions and privacy are lost",
+            )
+        out.append(merged)
+    if by_code:
+        raise FieldError("definition.service_code",
+                         f"no service {sorted(by_code)[0]!r} in the list to define")
+    return out
+
+
 def load_services(conn: Connection, items: Iterable[dict[str, Any]]) -> int:
     """Insert or update services from Open311-shaped definitions; returns how many.
 
@@ -135,8 +189,9 @@ def list_services(conn: Connection) -> list[dict[str, Any]]:
     """Services as Open311 lists them, ordered by group then name."""
     rows = conn.execute(
         text(
-            'SELECT code, name, description, "group", keywords, attributes, privacy, '
-            "updated_at FROM services WHERE active ORDER BY \"group\", name"
+            'SELECT code, name, description, "group", keywords, attributes, privacy, severity, '
+            "duplicate_radius_m, updated_at FROM services WHERE active "
+            'ORDER BY "group", name'
         )
     )
     return [dict(r._mapping) for r in rows]

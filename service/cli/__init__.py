@@ -13,6 +13,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -67,24 +68,42 @@ def services() -> None:
 
 
 @services.command("load")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def services_load(file: Path) -> None:
-    """Load services from a JSON list shaped like Open311 services.json."""
-    from geo.errors import FieldError
-    from geo.services import load_services
+@click.argument("files", nargs=-1, required=True,
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def services_load(files: tuple[Path, ...]) -> None:
+    """Load services from JSON lists shaped like Open311 services.json, with definitions.
 
-    try:
-        items = json.loads(file.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise click.ClickException(f"{file}: not valid JSON ({exc})") from exc
-    if not isinstance(items, list):
-        raise click.ClickException(f"{file}: expected a JSON list of services")
+    A file holding a list adds services; a file holding one Open311 service
+    definition (``{"service_code": …, "attributes": […]}``, as
+    /open311/v2/services/{code}.json answers) adds that service's questions and
+    settings. So ``services load services.json services/*.json`` loads back what
+    an endpoint serves.
+    """
+    from geo.errors import FieldError
+    from geo.services import load_services, merge_definitions
+
+    items: list[Any] = []
+    definitions: list[Any] = []
+    for file in files:
+        try:
+            doc = json.loads(file.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise click.ClickException(f"{file}: not valid JSON ({exc})") from exc
+        if isinstance(doc, list):
+            items += doc
+        elif isinstance(doc, dict) and "service_code" in doc and "service_name" not in doc:
+            definitions.append(doc)
+        else:
+            raise click.ClickException(
+                f"{file}: expected a JSON list of services or one service definition")
     engine = make_engine(settings().database_url)
     try:
         with engine.begin() as conn:
-            count = load_services(conn, items)
+            count = load_services(conn, merge_definitions(items, definitions))
     except FieldError as exc:
-        raise click.ClickException(f"{file}: {exc}") from exc
+        raise click.ClickException(f"{', '.join(map(str, files))}: {exc}") from exc
+    finally:
+        engine.dispose()
     click.echo(f"loaded {count} services")
 
 

@@ -13,7 +13,7 @@ from flask import current_app, request
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 
-from geo.services import list_services
+from geo.services import EXTENSIONS, list_services
 from service.db import engine
 from service.errors import Problem
 from service.open311 import bp
@@ -116,7 +116,10 @@ def service_definition(code: str, fmt: str, query: JurisdictionQuery) -> Any:
     if found is None:
         raise Problem(404, f"service_code: unknown service {code!r}", field="service_code")
     attributes = sorted(found["attributes"] or [], key=lambda a: int(a.get("order", 1)))
-    body = {"service_code": found["code"], "attributes": [_attribute(a) for a in attributes]}
+    body = {"service_code": found["code"], "attributes": [_attribute(a) for a in attributes],
+            # CivicPulse's extensions, after the spec's fields: clients ignore them, and
+            # `civicpulse services load` reads them back (privacy is the residents' too).
+            **{key: found[key] for key in EXTENSIONS}}
     return respond(fmt, "service_definition", body)
 
 
