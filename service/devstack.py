@@ -17,6 +17,7 @@ import argparse
 import contextlib
 import getpass
 import glob
+import json
 import os
 import pwd
 import shutil
@@ -28,6 +29,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from redis import Redis
@@ -208,14 +210,17 @@ def resolve_services(stack: Stack) -> tuple[str, str]:
     return database, redis_url
 
 
-def prepare_data(env: dict[str, str]) -> dict[str, str]:
-    """Migrate, load the demo city if missing, and create one fresh key per role."""
+def prepare_data(env: dict[str, str], reports: int = 60_000) -> tuple[dict[str, str], Any]:
+    """Migrate, load the demo city if missing, queue its runs, create one fresh key per role.
+
+    Returns the keys by role and the showcase pack's ids (None without the demo city).
+    """
     from sqlalchemy import text
 
     from geo.db import make_engine
     from geo.demo.build import DemoError, is_loaded, load_demo
-    from geo.hotspots.params import RunParams
-    from geo.hotspots.runs import create_run, latest_run_id
+    from geo.demo.showcase import ensure_showcase
+    from geo.hotspots.runs import STANDING, create_run, latest_run_id
     from geo.keys import create_key
     from geo.migrate import upgrade
     from geo.settings import Settings
@@ -232,25 +237,28 @@ def prepare_data(env: dict[str, str]) -> dict[str, str]:
                 else:
                     say("loading the demo city (Port Ellis, a year of reports)…")
                     started = time.perf_counter()
-                    summary = load_demo(conn, secret=settings.secret_key)
+                    summary = load_demo(conn, secret=settings.secret_key, reports=reports)
                     say(f"loaded {summary.reports:,} reports, {summary.districts} districts in "
                         f"{time.perf_counter() - started:.1f} s")
         except DemoError as exc:  # a DATABASE_URL holding a real city: serve that instead
             say(f"not loading the demo city: {exc}")
         with engine.begin() as conn:
-            # A first look at the map needs a finished run: queue the city-wide one and
-            # a lead-paint one (monthly trend) for the worker, unless runs exist.
-            if is_loaded(conn) and latest_run_id(conn) is None and not conn.execute(
-                text("SELECT 1 FROM hotspot_runs WHERE status IN ('queued', 'running')")
-            ).first():
-                for params in ({}, {"services": ["lead_paint"], "time_step": "month",
-                                    "rings": "auto"}):
-                    create_run(conn, RunParams.from_dict(params), trigger="demo")
-                say("queued two hotspot runs; the worker publishes them in a few seconds")
+            showcase = None
+            # A first look at the map needs a finished city-wide run, and the showcase
+            # pack a lead-paint one (monthly trend): queue them for the worker if missing.
+            if is_loaded(conn):
+                if latest_run_id(conn) is None and not conn.execute(
+                    text("SELECT 1 FROM hotspot_runs WHERE params = CAST(:p AS jsonb) "
+                         "AND status IN ('queued', 'running')"),
+                    {"p": json.dumps(STANDING.as_json())},
+                ).first():
+                    create_run(conn, STANDING, trigger="demo")
+                    say("queued the city-wide hotspot run; the worker publishes it in seconds")
+                showcase = ensure_showcase(conn)
             # Earlier runs' demo keys are revoked so keys do not pile up run after run.
             conn.execute(text("UPDATE api_keys SET revoked_at = now() "
                               "WHERE name LIKE 'make demo %' AND revoked_at IS NULL"))
-            return {role: create_key(conn, role, f"make demo {role}") for role in ROLES}
+            return {role: create_key(conn, role, f"make demo {role}") for role in ROLES}, showcase
     finally:
         engine.dispose()
 
@@ -288,8 +296,8 @@ PROBES = ("/readyz", "/docs", "/openapi.json", "/open311/v2/discovery.json",
           "/ogc/collections")
 
 
-def banner(base: str, keys: dict[str, str]) -> None:
-    """What to open and which key to use."""
+def banner(base: str, keys: dict[str, str], showcase: Any = None) -> None:
+    """What to open, which key to use, and the ids the README tour asks for."""
     print(f"""
   CivicPulse demo — Port Ellis is up.
 
@@ -305,6 +313,12 @@ def banner(base: str, keys: dict[str, str]) -> None:
   API keys (new for this run; earlier demo keys are revoked):""", flush=True)
     for role, key in keys.items():
         print(f"    {role:<13} {key}")
+    if showcase is not None:
+        from geo.demo.showcase import BUDGET, DISTRICT
+
+        print(f"""
+  Showcase evidence pack: lead paint in {DISTRICT}, a ${BUDGET:,} budget (README tour)
+    DISTRICT={showcase.boundary_id} LEAD_RUN={showcase.run_id}""")
     print(f"""
   Try:  curl -H 'Authorization: Bearer {keys['planner']}' \\
              '{base}/open311/v2/requests.json?page_size=3'
@@ -325,17 +339,24 @@ def _terminate_on_sigterm() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def demo(check: bool = False, port: int = 8000, web_workers: int = 2) -> int:
-    """Run the stack; with ``check``, probe the surfaces and stop (0 when all answered)."""
+def demo(check: bool = False, port: int = 8000, web_workers: int = 2,
+         reports: int = 60_000) -> int:
+    """Run the stack; with ``check``, probe the surfaces and stop (0 when all answered).
+
+    The media and export folders and the unit costs are the demo's unless the
+    environment names its own (the README-tour test keeps its files apart).
+    """
+    from geo.demo.showcase import UNIT_COSTS
+
     LOCAL.mkdir(exist_ok=True)
     stack = Stack()
     with _terminate_on_sigterm():
         try:
             database, redis_url = resolve_services(stack)
-            env = dict(os.environ, CIVICPULSE_ENV="dev", DATABASE_URL=database,
-                       REDIS_URL=redis_url, CIVICPULSE_MEDIA_DIR="var/media",
-                       CIVICPULSE_EXPORT_DIR="var/exports")
-            keys = prepare_data(env)
+            env = {"CIVICPULSE_MEDIA_DIR": "var/media", "CIVICPULSE_EXPORT_DIR": "var/exports",
+                   "CIVICPULSE_UNIT_COSTS": json.dumps(UNIT_COSTS), **os.environ,
+                   "CIVICPULSE_ENV": "dev", "DATABASE_URL": database, "REDIS_URL": redis_url}
+            keys, showcase = prepare_data(env, reports=reports)
             web_port = free_port(port)
             base = f"http://127.0.0.1:{web_port}"
             web = stack.spawn("web server", [*_command("civicpulse"), "serve", "--port",
@@ -350,7 +371,7 @@ def demo(check: bool = False, port: int = 8000, web_workers: int = 2) -> int:
                     say(f"{path} answered {status}")
                 say("all surfaces answered" if not failed else f"{len(failed)} probes failed")
                 return 1 if failed or worker.poll() is not None else 0
-            banner(base, keys)
+            banner(base, keys, showcase)
             while all(proc.poll() is None for _, proc in stack.children):
                 time.sleep(0.5)
             dead = next(name for name, proc in stack.children if proc.poll() is not None)
@@ -371,8 +392,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="start, probe every surface, stop; exit status says if all answered")
     parser.add_argument("--port", type=int, default=8000, help="web port if free (default 8000)")
     parser.add_argument("--web-workers", type=int, default=2)
+    parser.add_argument("--reports", type=int, default=60_000,
+                        help="reports of the demo city when it is first loaded (default 60000)")
     args = parser.parse_args(argv)
-    return demo(check=args.check, port=args.port, web_workers=args.web_workers)
+    return demo(check=args.check, port=args.port, web_workers=args.web_workers,
+                reports=args.reports)
 
 
 if __name__ == "__main__":
