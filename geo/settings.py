@@ -88,6 +88,10 @@ class Settings:
     public_base_url: str = ""
     #: Hosts a request may name when absolute URLs are built from it (no public URL set).
     trusted_hosts: tuple[str, ...] = ()
+    #: Largest JSON request body (a full batch of reports is well under this).
+    max_json_bytes: int = 4 * 1024 * 1024
+    #: Longest a web request's SQL statement may run; workers' long jobs have none.
+    statement_timeout_ms: int = 15_000
     #: Default dollars per problem by service code, for evidence packs' funding requests.
     unit_costs: dict[str, float] = field(default_factory=dict)
     #: A streaming replica for the read-only surfaces (OGC, tiles, public Open311
@@ -157,6 +161,8 @@ class Settings:
             max_upload_bytes=_int(env, "CIVICPULSE_MAX_UPLOAD_BYTES", 10 * 1024 * 1024),
             max_batch=_int(env, "CIVICPULSE_MAX_BATCH", 500),
             refresh_debounce_seconds=_int(env, "CIVICPULSE_REFRESH_DEBOUNCE_SECONDS", 120),
+            max_json_bytes=_int(env, "CIVICPULSE_MAX_JSON_BYTES", 4 * 1024 * 1024),
+            statement_timeout_ms=_int(env, "CIVICPULSE_STATEMENT_TIMEOUT_MS", 15_000),
             public_base_url=env.get("CIVICPULSE_PUBLIC_URL", "").rstrip("/"),
             trusted_hosts=_trusted_hosts(env, mode),
             unit_costs=_unit_costs(env.get("CIVICPULSE_UNIT_COSTS", "")),

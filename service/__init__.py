@@ -9,7 +9,7 @@ from redis import Redis
 
 from geo.db import ReadRouter, make_engine
 from geo.settings import Settings
-from service import errors, observability
+from service import errors, inputs, observability
 
 __version__ = "0.1.0"
 
@@ -39,14 +39,20 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     if config:
         app.config.update(config)
     observability.configure_logging()
-    # The web tier checks connections out two or three times per request: no
-    # pre-ping round trip each time (see geo.db.make_engine).
-    primary = make_engine(settings.database_url, pre_ping=False)
+    # Pre-ping: after a database restart a pooled connection is replaced on checkout
+    # instead of failing its next request. The timeouts keep a slow or absent
+    # database from holding web workers (answered 503, see service.errors);
+    # workers' long jobs build their own engines without them.
+    request_limits = {
+        "options": f"-c statement_timeout={int(settings.statement_timeout_ms)}",
+        "connect_timeout": 3,
+    }
+    primary = make_engine(settings.database_url, pre_ping=True, **request_limits)
     app.extensions["civicpulse.engine"] = primary
     # A replica may go away: pre-ping, and give up connecting quickly, so a read
     # falls back to the primary instead of waiting on a dead host.
     replica = (
-        make_engine(settings.database_replica_url, connect_timeout=2)
+        make_engine(settings.database_replica_url, **{**request_limits, "connect_timeout": 2})
         if settings.database_replica_url else None
     )
     app.extensions["civicpulse.reads"] = ReadRouter(
@@ -57,6 +63,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     )
     errors.register(app)
     observability.install(app)
+    inputs.install(app)
 
     from service import health, openapi
     from service.api import bp as api_bp

@@ -10,8 +10,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import psycopg
 from flask import Flask, Response, current_app, g, json, request
 from pydantic import ValidationError
+from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger("civicpulse.errors")
@@ -68,8 +70,25 @@ _TITLES = {
     413: "Content Too Large",
     415: "Unsupported Media Type",
     422: "Unprocessable Content",
+    429: "Too Many Requests",
     500: "Internal Server Error",
+    503: "Service Unavailable",
 }
+
+#: Seconds a client should wait before retrying while the database is unavailable.
+DB_RETRY_AFTER = 5
+
+
+def database_problem(exc: BaseException) -> Problem:
+    """A 503 for a database that is unreachable, restarting, overloaded or too slow."""
+    orig = getattr(exc, "orig", exc)
+    if isinstance(orig, psycopg.errors.QueryCanceled):
+        limit = current_app.config["SETTINGS"].statement_timeout_ms
+        return Problem(503, f"database: the query took longer than {limit} ms; narrow it "
+                       "or retry later", kind="query-timeout",
+                       headers={"Retry-After": str(DB_RETRY_AFTER)})
+    return Problem(503, "database: unavailable; retry shortly", kind="database-unavailable",
+                   headers={"Retry-After": str(DB_RETRY_AFTER)})
 
 
 def field_path(loc: tuple[Any, ...]) -> str:
@@ -149,6 +168,16 @@ def register(app: Flask) -> None:
         if status == 405 and exc.valid_methods:  # type: ignore[attr-defined]
             resp.headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
         return resp
+
+    # OperationalError covers refused connections, a server shutting down, broken
+    # connections and statement timeouts; TimeoutError is the pool's own wait.
+    @app.errorhandler(sa_exc.OperationalError)
+    @app.errorhandler(sa_exc.TimeoutError)
+    @app.errorhandler(psycopg.OperationalError)
+    def _database_unavailable(exc: Exception) -> Response:
+        log.warning("database unavailable: %s", type(getattr(exc, "orig", exc)).__name__,
+                    extra={"request_id": getattr(g, "request_id", None)})
+        return _surface_response(database_problem(exc))
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:

@@ -7,7 +7,6 @@ so the document cannot drift from what the server accepts.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from functools import wraps
@@ -17,68 +16,10 @@ from typing import Any, Literal, TypeVar
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from pydantic import BaseModel, ValidationError
 
-from service.errors import Problem, field_path, from_validation
+from service.errors import from_validation
+from service.inputs import json_body
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-JSON_TYPES = ("application/json", "application/geo+json", "application/merge-patch+json")
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a number JSON allows")
-
-
-def _nul_field(value: Any, loc: tuple[Any, ...] = ()) -> str | None:
-    """The field path of the first string (value or key) holding a NUL, else None."""
-    if isinstance(value, str):
-        return field_path(loc) if "\x00" in value else None
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if "\x00" in key:
-                return field_path((*loc, key.replace("\x00", "")))
-            found = _nul_field(item, (*loc, key))
-            if found:
-                return found
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            found = _nul_field(item, (*loc, i))
-            if found:
-                return found
-    return None
-
-
-def load_json(raw: bytes) -> Any:
-    """Parse a JSON body strictly: NaN/Infinity, invalid UTF-8 and NUL characters
-    (PostgreSQL text cannot hold them) are client errors."""
-    try:
-        data = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
-    except UnicodeDecodeError as exc:
-        raise Problem(400, "body: not valid UTF-8", field="body", kind="invalid-json") from exc
-    except ValueError as exc:
-        raise Problem(
-            400, f"body: invalid JSON ({exc})", field="body", kind="invalid-json"
-        ) from exc
-    name = _nul_field(data)
-    if name:
-        raise Problem(422, f"{name}: must not contain NUL characters", kind="validation",
-                      errors=[{"field": name, "message": "must not contain NUL characters"}])
-    return data
-
-
-def json_body() -> Any:
-    """The request's JSON body, after checking its content type."""
-    mimetype = request.mimetype
-    if mimetype not in JSON_TYPES:
-        raise Problem(
-            415,
-            f"Content-Type: expected application/json, got {mimetype or 'nothing'}",
-            field="Content-Type",
-            kind="unsupported-media-type",
-        )
-    raw = request.get_data(cache=True)
-    if not raw:
-        raise Problem(400, "body: a JSON body is required", field="body", kind="invalid-json")
-    return load_json(raw)
 
 
 def validate(model: type[BaseModel], data: Any, *, prefix: str = "", status: int = 422) -> Any:
@@ -96,10 +37,6 @@ def query_args(model: type[BaseModel]) -> Any:
         values = [v for v in request.args.getlist(key) if v != ""]
         if not values:
             continue
-        if "\x00" in key or any("\x00" in v for v in values):
-            name = key.replace("\x00", "")
-            raise Problem(400, f"{name}: must not contain NUL characters", kind="validation",
-                          errors=[{"field": name, "message": "must not contain NUL characters"}])
         field = model.model_fields.get(key)
         is_list = field is not None and "list" in str(field.annotation).lower()
         data[key] = values if is_list else values[-1]

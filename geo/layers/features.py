@@ -240,7 +240,7 @@ def h3_key(feature_id: str) -> int | None:
     """
     try:
         return h3.str_to_int(feature_id) if h3.is_valid_cell(feature_id) else None
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, OverflowError):  # "-1" and 2**64+ overflow a uint64
         return None
 
 
