@@ -6,8 +6,10 @@ Both adapters read it: the web service (:mod:`service`) and the workers
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,6 +45,42 @@ def _unit_costs(raw: str) -> dict[str, float]:
     ):
         raise ConfigError('CIVICPULSE_UNIT_COSTS must look like {"flooding": 2500, ...}')
     return {str(k): float(v) for k, v in value.items()}
+
+
+#: ``10/minute``, ``20 per hour``, ``5/30 seconds``: one Flask-Limiter (``limits``) item.
+_LIMIT_ITEM = re.compile(
+    r"\s*\d+\s*(?:/|per)\s*(?:\d+\s*)?(?:second|minute|hour|day|month|year)s?\s*", re.I
+)
+
+
+def _rate_limit(env: Mapping[str, str], name: str, default: str) -> str:
+    """A rate-limit string such as ``30/minute;500/day``, checked now."""
+    raw = env.get(name, "") or default
+    if not all(_LIMIT_ITEM.fullmatch(part) for part in re.split(r"[;,]", raw)):
+        raise ConfigError(f"{name} must look like '30/minute;500/day', got {raw!r}")
+    return raw
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw == "":
+        return default
+    if raw not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+        raise ConfigError(f"{name} must be true or false, got {raw!r}")
+    return raw in ("1", "true", "yes", "on")
+
+
+def _networks(raw: str) -> tuple[str, ...]:
+    """``CIVICPULSE_METRICS_NETWORKS``: comma-separated CIDRs (``10.0.0.0/8,::1/128``)."""
+    out = []
+    for part in (p.strip() for p in raw.split(",")):
+        if not part:
+            continue
+        try:
+            out.append(str(ipaddress.ip_network(part, strict=False)))
+        except ValueError as exc:
+            raise ConfigError(f"CIVICPULSE_METRICS_NETWORKS: {part!r} is not a network") from exc
+    return tuple(out)
 
 
 def sqlalchemy_url(url: str) -> str:
@@ -92,6 +130,18 @@ class Settings:
     max_json_bytes: int = 4 * 1024 * 1024
     #: Longest a web request's SQL statement may run; workers' long jobs have none.
     statement_timeout_ms: int = 15_000
+    #: Networks whose clients may read /metrics without an admin key.
+    metrics_networks: tuple[str, ...] = ()
+    #: Reverse proxies in front of us whose X-Forwarded-For is believed (for per-IP limits).
+    trusted_proxies: int = 0
+    #: Rate limits (Flask-Limiter strings), counted in Redis; see service.limits.
+    rate_limits_enabled: bool = True
+    rate_limit_storage_url: str = ""
+    rate_limit_writes_per_key: str = "600/minute"
+    rate_limit_writes_per_ip: str = "120/minute"
+    rate_limit_writes_per_device: str = "20/minute;200/day"
+    rate_limit_nearby: str = "30/minute"
+    rate_limit_exports: str = "20/hour"
     #: Default dollars per problem by service code, for evidence packs' funding requests.
     unit_costs: dict[str, float] = field(default_factory=dict)
     #: A streaming replica for the read-only surfaces (OGC, tiles, public Open311
@@ -163,6 +213,18 @@ class Settings:
             refresh_debounce_seconds=_int(env, "CIVICPULSE_REFRESH_DEBOUNCE_SECONDS", 120),
             max_json_bytes=_int(env, "CIVICPULSE_MAX_JSON_BYTES", 4 * 1024 * 1024),
             statement_timeout_ms=_int(env, "CIVICPULSE_STATEMENT_TIMEOUT_MS", 15_000),
+            metrics_networks=_networks(env.get("CIVICPULSE_METRICS_NETWORKS", "")),
+            trusted_proxies=_int(env, "CIVICPULSE_TRUSTED_PROXIES", 0),
+            rate_limits_enabled=_flag(env, "CIVICPULSE_RATE_LIMITS", True),
+            rate_limit_storage_url=env.get("CIVICPULSE_RATE_LIMIT_STORAGE_URL", ""),
+            rate_limit_writes_per_key=_rate_limit(
+                env, "CIVICPULSE_RATE_LIMIT_WRITES_PER_KEY", "600/minute"),
+            rate_limit_writes_per_ip=_rate_limit(
+                env, "CIVICPULSE_RATE_LIMIT_WRITES_PER_IP", "120/minute"),
+            rate_limit_writes_per_device=_rate_limit(
+                env, "CIVICPULSE_RATE_LIMIT_WRITES_PER_DEVICE", "20/minute;200/day"),
+            rate_limit_nearby=_rate_limit(env, "CIVICPULSE_RATE_LIMIT_NEARBY", "30/minute"),
+            rate_limit_exports=_rate_limit(env, "CIVICPULSE_RATE_LIMIT_EXPORTS", "20/hour"),
             public_base_url=env.get("CIVICPULSE_PUBLIC_URL", "").rstrip("/"),
             trusted_hosts=_trusted_hosts(env, mode),
             unit_costs=_unit_costs(env.get("CIVICPULSE_UNIT_COSTS", "")),

@@ -6,10 +6,11 @@ from typing import Any
 
 from flask import Flask
 from redis import Redis
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from geo.db import ReadRouter, make_engine
 from geo.settings import Settings
-from service import errors, inputs, observability
+from service import errors, headers, inputs, limits, observability
 
 __version__ = "0.1.0"
 
@@ -64,6 +65,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     errors.register(app)
     observability.install(app)
     inputs.install(app)
+    headers.install(app)
 
     from service import health, openapi
     from service.api import bp as api_bp
@@ -79,4 +81,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     app.register_blueprint(ogc_bp)
     app.register_blueprint(tiles_bp)
     app.register_blueprint(planner_bp)
+    limits.install(app, settings)
+    if settings.trusted_proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies)  # type: ignore[method-assign]
     return app

@@ -163,6 +163,9 @@ def register(app: Flask) -> None:
                 f"{current_app.config.get('MAX_CONTENT_LENGTH')} bytes"
             )
         kind = _TITLES.get(status, "error").lower().replace(" ", "-")
+        if status == 429:  # Flask-Limiter's; it adds Retry-After after the response is made
+            detail, kind = f"too many requests: at most {exc.description}; retry later", \
+                "rate-limited"
         problem = Problem(status, detail, kind=kind)
         resp = _surface_response(problem)
         if status == 405 and exc.valid_methods:  # type: ignore[attr-defined]

@@ -5,8 +5,8 @@ One place for what any surface must refuse with a 4xx naming the input, never a 
 - JSON bodies: at most ``Settings.max_json_bytes`` (413 naming ``body``), nested at
   most :data:`MAX_JSON_DEPTH` deep (400), strict UTF-8, no NaN/Infinity, no NUL
   characters (PostgreSQL text cannot hold them).
-- Query strings and path segments: no NUL characters (400 naming the parameter),
-  no value longer than :data:`MAX_PARAM_CHARS`.
+- Query strings: no NUL characters (400 naming the parameter), no value longer than
+  :data:`MAX_PARAM_CHARS`. A path with a NUL names no resource (404).
 - Integer path segments (``<int:…>``) fit PostgreSQL's BIGINT: a larger one matches
   no route (404) instead of overflowing in the database.
 
@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, g, request
 from werkzeug.routing import IntegerConverter, Map
 
 from service.errors import Problem, field_path
@@ -29,6 +29,9 @@ MAX_JSON_DEPTH = 32
 MAX_PARAM_CHARS = 4096
 #: Largest id PostgreSQL's BIGINT holds.
 MAX_BIGINT = 2**63 - 1
+#: Path parameter names as the surfaces' documents spell them.
+ALIASES = {"request_id": "service_request_id", "feature_id": "featureId",
+           "collection_id": "collectionId", "code": "service_code"}
 JSON_TYPES = ("application/json", "application/geo+json", "application/merge-patch+json")
 
 
@@ -98,7 +101,9 @@ def load_json(raw: bytes) -> Any:
 
 
 def json_body() -> Any:
-    """The request's JSON body, after checking its content type and size."""
+    """The request's JSON body, after checking its content type and size (parsed once)."""
+    if "json_body" in g:
+        return g.json_body
     mimetype = request.mimetype
     if mimetype not in JSON_TYPES:
         raise Problem(
@@ -117,13 +122,18 @@ def json_body() -> Any:
         raise too_large
     if not raw:
         raise Problem(400, "body: a JSON body is required", field="body", kind="invalid-json")
-    return load_json(raw)
+    g.json_body = load_json(raw)
+    return g.json_body
 
 
 def _check_request() -> None:
     """Refuse NULs and overlong values in the path and query string of every request."""
     if "\x00" in request.path:
-        raise _nul("path")
+        # No resource is named with a NUL: the path names nothing (as OGC wants for ids).
+        args = request.view_args or {}
+        name = next((k for k, v in args.items() if isinstance(v, str) and "\x00" in v), "path")
+        raise Problem(404, f"{ALIASES.get(name, name)}: no resource is named with a NUL "
+                      "character", kind="not-found", field=ALIASES.get(name, name))
     for name, value in (request.view_args or {}).items():
         if isinstance(value, str) and len(value) > MAX_PARAM_CHARS:
             raise Problem(400, f"{name}: longer than {MAX_PARAM_CHARS} characters",

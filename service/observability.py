@@ -117,8 +117,12 @@ def install(app: Flask) -> None:
 
     @app.get("/metrics")
     def metrics() -> Response:
-        """Prometheus metrics: requests, latency, queue depths, outbox backlog."""
+        """Prometheus metrics: requests, latency, queue depths, outbox backlog (not public)."""
         from sqlalchemy import text
+
+        from service.headers import metrics_allowed
+
+        metrics_allowed()
 
         from service.db import engine, redis
         from workers.queues import QUEUE_NAMES

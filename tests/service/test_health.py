@@ -18,9 +18,9 @@ def test_request_id_is_echoed(client):
     assert resp.headers["X-Request-ID"] == "abc-123"
 
 
-def test_metrics_exposes_requests_and_queues(client):
+def test_metrics_exposes_requests_and_queues(client, api_keys):
     client.get("/healthz")
-    body = client.get("/metrics").get_data(as_text=True)
+    body = client.get("/metrics", headers=api_keys.headers("admin")).get_data(as_text=True)
     assert "civicpulse_http_requests_total" in body
     assert 'civicpulse_queue_depth{queue="analysis"}' in body
     assert "civicpulse_outbox_pending" in body

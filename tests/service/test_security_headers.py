@@ -50,3 +50,56 @@ def test_a_non_hex_download_signature_is_403_not_500(client, signature):
     resp = client.get(f"/api/v1/exports/1/download?expires=9999999999&signature={signature}")
     assert resp.status_code == 403
     assert resp.get_json()["type"].endswith("link-invalid")
+
+
+HTML_PAGES = ["/docs", "/ogc/?f=html", "/ogc/api.html", "/ogc/conformance?f=html",
+              "/ogc/collections?f=html", "/ogc/collections/reports?f=html",
+              "/ogc/collections/reports/items?f=html", "/planner/"]
+
+
+def _no_inline_script(csp: str) -> bool:
+    """The policy forbids inline and evaluated script (none named, or 'self' only)."""
+    parts = dict((d.strip().split(" ", 1) + [""])[:2] for d in csp.split(";") if d.strip())
+    script = parts.get("script-src", parts.get("default-src", ""))
+    return "'unsafe-inline'" not in script and "'unsafe-eval'" not in script and "*" not in script
+
+
+@pytest.mark.parametrize("url", HTML_PAGES)
+def test_html_pages_send_csp_frame_and_sniffing_headers(client, url):
+    resp = client.get(url, headers={"Accept": "text/html"})
+    assert resp.status_code == 200 and resp.mimetype == "text/html", url
+    csp = resp.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in csp and _no_inline_script(csp), csp
+    assert resp.headers["X-Frame-Options"] == "DENY"
+    assert resp.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_every_response_is_unsniffable_and_unframeable(app, client):
+    """Every parameterless GET route, and an error, carry the headers."""
+    urls = [r.rule for r in app.url_map.iter_rules()
+            if "GET" in (r.methods or set()) and "<" not in r.rule] + ["/no/such/page"]
+    for url in urls:
+        resp = client.get(url)
+        assert resp.headers.get("X-Content-Type-Options") == "nosniff", url
+        assert "frame-ancestors 'none'" in resp.headers.get("Content-Security-Policy", ""), url
+
+
+@pytest.mark.parametrize("role, status", [(None, 401), ("app", 403), ("planner", 403),
+                                          ("grant_writer", 403), ("admin", 200)])
+def test_metrics_are_for_admins(client, api_keys, role, status):
+    resp = client.get("/metrics", headers=api_keys.headers(role))
+    assert resp.status_code == status
+    assert ("civicpulse_http_requests_total" in resp.get_data(as_text=True)) == (status == 200)
+
+
+def test_metrics_are_open_to_a_configured_network_only(settings, services_loaded):
+    import dataclasses
+
+    from service import create_app
+
+    app = create_app({"TESTING": True, "ACCESS_LOG": False},
+                     settings=dataclasses.replace(settings, metrics_networks=("10.9.0.0/16",)))
+    client = app.test_client()
+    assert client.get("/metrics", environ_base={"REMOTE_ADDR": "10.9.3.4"}).status_code == 200
+    assert client.get("/metrics", environ_base={"REMOTE_ADDR": "10.10.3.4"}).status_code == 401
+    assert client.get("/metrics").status_code == 401  # 127.0.0.1 is not in the list

@@ -1,0 +1,57 @@
+"""Security headers on every response, and who may read ``/metrics``.
+
+Every answer carries ``nosniff``, ``X-Frame-Options: DENY``, ``no-referrer`` and a
+Content-Security-Policy. HTML pages (``/docs``, the OGC pages) are server-rendered,
+escaped and script-free, so their policy allows no script at all; their one inline
+``<style>`` is the only exception. A view that needs another policy (the planner map
+loads its own modules) sets its own header, which is kept.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from flask import Flask, Response, current_app, request
+
+from service.auth import require
+
+#: For the escaped, script-free HTML pages.
+HTML_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+#: For everything else (JSON, tiles, files): nothing may run or be framed.
+OTHER_CSP = "default-src 'none'; frame-ancestors 'none'; sandbox"
+
+
+def _secure(resp: Response) -> Response:
+    """Add the headers a view did not set itself."""
+    headers = resp.headers
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    headers.setdefault("Content-Security-Policy",
+                       HTML_CSP if resp.mimetype == "text/html" else OTHER_CSP)
+    return resp
+
+
+def metrics_allowed() -> None:
+    """Let a scraper from ``CIVICPULSE_METRICS_NETWORKS`` in; anyone else needs an admin key.
+
+    Behind a reverse proxy on the same host every request comes from the proxy's
+    address: leave the setting empty there and give the scraper an admin key.
+    """
+    networks = current_app.config["SETTINGS"].metrics_networks
+    if networks and request.remote_addr:
+        try:
+            address = ipaddress.ip_address(request.remote_addr)
+        except ValueError:
+            address = None
+        if address is not None and any(address in ipaddress.ip_network(n) for n in networks):
+            return
+    require("admin")
+
+
+def install(app: Flask) -> None:
+    """Add the headers to every response of ``app``."""
+    app.after_request(_secure)
