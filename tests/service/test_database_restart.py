@@ -16,7 +16,7 @@ from geo import keys
 from service import create_app
 from service.db import engine as app_engine
 from tests.conftest import SERVICES
-from tests.private_services import private_postgres
+from tests.private_services import PrivatePostgres
 
 POOLED = 4  # connections checked out at once, so several are pooled when it restarts
 
@@ -26,9 +26,10 @@ def private(settings):
     """An app on a private PostgreSQL (migrated, services loaded), and an app key."""
     from geo.services import load_services
 
-    with private_postgres() as pg:
+    with PrivatePostgres() as pg:
+        url = pg.create_database("restart")
         app = create_app({"TESTING": True, "ACCESS_LOG": False},
-                         settings=dataclasses.replace(settings, database_url=pg.url))
+                         settings=dataclasses.replace(settings, database_url=url))
         with app.app_context(), app_engine().begin() as conn:
             load_services(conn, SERVICES)
             key = keys.create_key(conn, "app", "restart test")
@@ -55,7 +56,8 @@ def test_no_request_fails_after_a_restart(private):
     client = app.test_client()
     _fill_pool(app)
     assert app.extensions["civicpulse.engine"].pool.checkedin() >= POOLED
-    pg.restart()
+    pg.stop()
+    pg.start()
     # Every pooled connection is now broken: each request must still succeed,
     # from threads too, so several broken connections are checked out at once.
     statuses: list[int] = []

@@ -9,7 +9,7 @@ import uuid
 from redis import Redis
 
 from service import create_app
-from tests.private_services import private_redis
+from tests.private_services import PrivateRedis
 
 
 def _app(settings, **limits):
@@ -119,7 +119,7 @@ def test_limits_are_shared_by_every_process_through_redis(settings, api_keys, se
 
 def test_with_redis_down_submissions_succeed_and_are_limited_per_process(
         settings, api_keys, services_loaded):
-    with private_redis() as rd:
+    with PrivateRedis() as rd:
         app = _app(settings, rate_limit_storage_url=rd.url,
                    rate_limit_writes_per_device="3/minute")
         client = app.test_client()
