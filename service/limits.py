@@ -23,8 +23,8 @@ from typing import Any
 from flask import Flask, current_app, g, request
 from flask_limiter import Limiter
 
-from service.auth import principal
 from geo.settings import Settings
+from service.auth import principal
 from service.errors import Problem
 from service.inputs import json_body
 
