@@ -1,7 +1,7 @@
 """Security headers on every response, and who may read ``/metrics``.
 
-Every answer carries ``nosniff``, ``X-Frame-Options: DENY``, ``no-referrer`` and a
-Content-Security-Policy. HTML pages (``/docs``, the OGC pages) are server-rendered,
+Every answer carries ``nosniff``, ``X-Frame-Options: DENY`` and ``no-referrer``; every
+HTML page a Content-Security-Policy. HTML pages (``/docs``, the OGC pages) are server-rendered,
 escaped and script-free, so their policy allows no script at all; their one inline
 ``<style>`` is the only exception. A view that needs another policy (the planner map
 loads its own modules) sets its own header, which is kept.
@@ -20,8 +20,6 @@ HTML_CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
     "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
-#: For everything else (JSON, tiles, files): nothing may run or be framed.
-OTHER_CSP = "default-src 'none'; frame-ancestors 'none'; sandbox"
 
 
 def _secure(resp: Response) -> Response:
@@ -30,8 +28,10 @@ def _secure(resp: Response) -> Response:
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("Referrer-Policy", "no-referrer")
-    headers.setdefault("Content-Security-Policy",
-                       HTML_CSP if resp.mimetype == "text/html" else OTHER_CSP)
+    # Only pages get a policy: on a script it would govern the script's own context,
+    # and the planner map's tile worker must fetch tiles.
+    if resp.mimetype == "text/html":
+        headers.setdefault("Content-Security-Policy", HTML_CSP)
     return resp
 
 
