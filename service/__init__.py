@@ -44,7 +44,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     # instead of failing its next request. The timeouts keep a slow or absent
     # database from holding web workers (answered 503, see service.errors);
     # workers' long jobs build their own engines without them.
-    request_limits = {
+    request_limits: dict[str, Any] = {
         "options": f"-c statement_timeout={int(settings.statement_timeout_ms)}",
         "connect_timeout": 3,
     }
