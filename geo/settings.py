@@ -31,6 +31,13 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
 
 
+def _positive(env: Mapping[str, str], name: str, default: int) -> int:
+    value = _int(env, name, default)
+    if value < 1:
+        raise ConfigError(f"{name} must be at least 1, got {value}")
+    return value
+
+
 def _unit_costs(raw: str) -> dict[str, float]:
     """``CIVICPULSE_UNIT_COSTS``: a JSON object of service code → dollars (≥ 0)."""
     if not raw:
@@ -142,6 +149,11 @@ class Settings:
     rate_limit_writes_per_device: str = "20/minute;200/day"
     rate_limit_nearby: str = "30/minute"
     rate_limit_exports: str = "20/hour"
+    #: Housekeeping (workers/housekeeping.py): how often it runs and what it keeps.
+    housekeeping_interval_seconds: int = 3600
+    photo_grace_hours: int = 48
+    export_retention_days: int = 30
+    run_retention_days: int = 90
     #: Default dollars per problem by service code, for evidence packs' funding requests.
     unit_costs: dict[str, float] = field(default_factory=dict)
     #: A streaming replica for the read-only surfaces (OGC, tiles, public Open311
@@ -227,6 +239,11 @@ class Settings:
             rate_limit_exports=_rate_limit(env, "CIVICPULSE_RATE_LIMIT_EXPORTS", "20/hour"),
             public_base_url=env.get("CIVICPULSE_PUBLIC_URL", "").rstrip("/"),
             trusted_hosts=_trusted_hosts(env, mode),
+            housekeeping_interval_seconds=_positive(
+                env, "CIVICPULSE_HOUSEKEEPING_INTERVAL_SECONDS", 3600),
+            photo_grace_hours=_positive(env, "CIVICPULSE_PHOTO_GRACE_HOURS", 48),
+            export_retention_days=_positive(env, "CIVICPULSE_EXPORT_RETENTION_DAYS", 30),
+            run_retention_days=_positive(env, "CIVICPULSE_RUN_RETENTION_DAYS", 90),
             unit_costs=_unit_costs(env.get("CIVICPULSE_UNIT_COSTS", "")),
             extra={
                 key: env[name]

@@ -49,13 +49,19 @@ JOBS: dict[str, JobSpec] = {
         "workers.hotspot_jobs.run_hotspots", "analysis", timeout=30 * 60, result_ttl=DAY,
         failure_ttl=14 * DAY, retry=(30, 300),
     ),
+    # Rendering starts again from scratch, so a retry after a crash is safe.
     "render_export": JobSpec(
         "workers.export_jobs.render_export", "exports", timeout=600, result_ttl=DAY,
-        failure_ttl=14 * DAY,
+        failure_ttl=14 * DAY, retry=(30, 300),
     ),
     "reports_changed": JobSpec(
         "workers.jobs.reports_changed", "analysis", timeout=60, result_ttl=DAY,
         failure_ttl=14 * DAY, retry=(30, 300),
+    ),
+    # Not sent through the outbox: scheduled by the workers (workers.housekeeping).
+    "housekeeping": JobSpec(
+        "workers.housekeeping.housekeeping", "default", timeout=1800, result_ttl=DAY,
+        failure_ttl=14 * DAY,
     ),
 }
 

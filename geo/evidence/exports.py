@@ -98,6 +98,28 @@ def fail(conn: Connection, export_id: int, error: str) -> None:
     )
 
 
+def requeue_stale(conn: Connection, older_than_seconds: float) -> list[int]:
+    """Send exports stuck in ``running`` (their worker died) back to the queue.
+
+    The same sweep as :func:`geo.hotspots.runs.requeue_stale`: a worker killed
+    mid-render leaves the row ``running`` and no job that will finish it. The new
+    job id names the abandoned attempt's start, so RQ does not take it for the
+    dead job, and two sweeps cannot both win the row.
+    """
+    rows = conn.execute(
+        text(
+            "UPDATE evidence_exports SET status = 'queued', progress = 0 "
+            "WHERE status = 'running' AND started_at < now() - make_interval(secs => :s) "
+            "RETURNING id, (extract(epoch FROM started_at) * 1000)::bigint AS started_ms"
+        ),
+        {"s": older_than_seconds},
+    ).all()
+    for export_id, started_ms in rows:
+        outbox.add(conn, "exports", EXPORT_JOB, {"export_id": int(export_id)},
+                   job_id=f"evidence-export:{export_id}:stale-{started_ms}")
+    return [int(r[0]) for r in rows]
+
+
 def result_zip(row: dict[str, Any]) -> Path | None:
     """The zip of a succeeded export, if its files are still on disk."""
     if row.get("status") != "succeeded" or not row.get("result_dir"):

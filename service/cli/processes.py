@@ -9,13 +9,14 @@ from types import FrameType
 import click
 from redis import Redis
 from redis.exceptions import RedisError
-from rq import Queue, Worker
+from rq import Queue
 
 from geo.db import make_engine
 from geo.settings import Settings
 from service.cli import common
 from service.observability import configure_logging
 from workers import context
+from workers.housekeeping import HousekeepingWorker, sweep_stale
 from workers.queues import QUEUE_NAMES
 from workers.relay import RelayThread, pending, relay_all, relay_forever
 
@@ -51,9 +52,11 @@ def _drain(settings: Settings, worker_redis: Redis) -> tuple[int, int]:
     queues = [Queue(name, connection=worker_redis) for name in QUEUE_NAMES]
     failed_before = _failed(queues)
     try:
+        sweep_stale(engine)
         for rounds in range(1, MAX_BURST_ROUNDS + 1):
             relay_all(engine, relay_redis)
-            Worker(queues, connection=worker_redis).work(burst=True, with_scheduler=True)
+            HousekeepingWorker(queues, connection=worker_redis).work(burst=True,
+                                                                     with_scheduler=True)
             # Jobs may have written outbox rows of their own; another round takes them.
             if pending(engine) == 0 and all(q.count == 0 for q in queues):
                 return rounds, _failed(queues) - failed_before
@@ -80,11 +83,13 @@ def register(main: click.Group) -> None:
                            f"{failed} job(s) failed")
                 return
             engine = make_engine(settings.database_url, pool_size=1)
+            # A worker (re)starting after a crash picks up what the crash left running.
+            sweep_stale(engine)
             relay = RelayThread(engine, _relay_redis(settings))
             relay.start()
             try:
                 queues = [Queue(name, connection=worker_redis) for name in QUEUE_NAMES]
-                Worker(queues, connection=worker_redis).work(with_scheduler=True)
+                HousekeepingWorker(queues, connection=worker_redis).work(with_scheduler=True)
             finally:
                 relay.stop()
                 engine.dispose()

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from service.config import Settings
+from geo.settings import Settings
 from tests.private_services import private_postgres, private_redis  # noqa: F401 - fixtures
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
