@@ -87,7 +87,7 @@ def schedule(connection: Redis, interval: int, *, now: float | None = None) -> l
 
 
 def housekeeping() -> dict[str, Any]:
-    """The scheduled job: sweep stale work, prune, and make sure the next slot is queued."""
+    """The scheduled job: send work whose worker died back to the queue, then prune."""
     settings = context.settings()
     engine = context.engine()
     swept = sweep_stale(engine)

@@ -7,6 +7,7 @@ security notes quote: faults injected, reports accepted, reports lost.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -104,10 +105,8 @@ class Processes:
         survive a signal to the worker's group.
         """
         for pid in [proc.pid, *descendants(proc.pid)]:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         proc.wait(timeout=30)
 
     def log(self, name: str) -> str:
@@ -118,10 +117,8 @@ class Processes:
     def stop_all(self) -> None:
         """Kill whatever is still running."""
         for proc in self.children:
-            try:
+            with contextlib.suppress(ProcessLookupError, subprocess.TimeoutExpired):
                 self.kill(proc)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                pass
 
 
 @pytest.fixture

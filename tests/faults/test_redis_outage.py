@@ -13,8 +13,8 @@ import uuid
 
 import pytest
 from redis import Redis
-from rq.job import Job, JobStatus
 from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
 from sqlalchemy import text
 
 from service import create_app
@@ -30,8 +30,8 @@ def _submit(client, api_keys, n: int, photos: list[str]) -> list[int]:
     """``n`` reports and one photo (its id added to ``photos``); every one must be a 201."""
     ids = []
     for _ in range(n):
-        resp = client.post("/api/v1/reports", json=report("pothole"),
-                           headers=api_keys.headers("app", **{"Idempotency-Key": str(uuid.uuid4())}))
+        headers = api_keys.headers("app", **{"Idempotency-Key": str(uuid.uuid4())})
+        resp = client.post("/api/v1/reports", json=report("pothole"), headers=headers)
         assert resp.status_code == 201, resp.get_json()
         ids.append(resp.get_json()["id"])
     photo = client.post("/api/v1/photos", data={"file": (io.BytesIO(png((300, 200))), "p.png")},

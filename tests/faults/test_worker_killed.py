@@ -1,4 +1,4 @@
-"""A ``civicpulse worker`` SIGKILLed mid-run and mid-export: nothing partial shows, the work finishes.
+"""A ``civicpulse worker`` SIGKILLed mid-run and mid-export: nothing partial shows, work finishes.
 
 To kill the worker at a known point without touching its code, the test holds an
 ``ACCESS EXCLUSIVE`` lock on ``hotspot_cells``: the run blocks when it publishes
