@@ -22,10 +22,11 @@ import pytest
 from sqlalchemy import text
 
 from geo.settings import Settings
-from tests.private_services import private_postgres, private_redis  # noqa: F401 - fixtures
+from tests.private_services import PrivateRedis, private_redis
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-CIVICPULSE = [sys.executable, "-m", "service.cli"]
+#: The console script ``make setup`` installs beside the interpreter.
+CIVICPULSE = [str(Path(sys.executable).with_name("civicpulse"))]
 
 
 def record_faults(test: str, **figures: Any) -> None:
@@ -127,6 +128,13 @@ def processes(tmp_path: Path) -> Iterator[Processes]:
     procs = Processes(tmp_path)
     yield procs
     procs.stop_all()
+
+
+@pytest.fixture
+def redis_server() -> Iterator[PrivateRedis]:
+    """A Redis of this test's own, which it may stop and start (never the shared one)."""
+    with private_redis() as server:
+        yield server
 
 
 @pytest.fixture

@@ -62,16 +62,16 @@ def _finished(redis: Redis, job_ids: list[str]) -> bool:
 
 
 def test_redis_outage_loses_no_report_and_no_job(
-    engine, settings, services_loaded, api_keys, private_redis, processes
+    engine, settings, services_loaded, api_keys, redis_server, processes
 ):
     app = create_app({"TESTING": True, "ACCESS_LOG": False},
-                     settings=dataclasses.replace(settings, redis_url=private_redis.url))
+                     settings=dataclasses.replace(settings, redis_url=redis_server.url))
     client = app.test_client()
     with engine.connect() as conn:
         start = conn.execute(text("SELECT coalesce(max(id), 0) FROM outbox")).scalar_one()
     worker = processes.start("worker", [*CIVICPULSE, "worker"],
-                             cli_env(settings, REDIS_URL=private_redis.url))
-    redis = Redis.from_url(private_redis.url)
+                             cli_env(settings, REDIS_URL=redis_server.url))
+    redis = Redis.from_url(redis_server.url)
 
     photos: list[str] = []
     before = _submit(client, api_keys, 3, photos)
@@ -79,7 +79,7 @@ def test_redis_outage_loses_no_report_and_no_job(
              and _finished(redis, [j for j, _ in rows]), "the first burst's jobs")
     assert client.get("/readyz").get_json()["status"] == "ready"
 
-    private_redis.stop()
+    redis_server.stop()
     with engine.connect() as conn:
         cut = conn.execute(text("SELECT coalesce(max(id), 0) FROM outbox")).scalar_one()
     during = _submit(client, api_keys, 5, photos)
@@ -91,8 +91,8 @@ def test_redis_outage_loses_no_report_and_no_job(
     waiting = _outbox(engine, cut)
     assert waiting and not any(d for _, d in waiting)
 
-    private_redis.start()  # empty: a Redis without persistence forgets everything
-    redis = Redis.from_url(private_redis.url)
+    redis_server.start()  # empty: a Redis without persistence forgets everything
+    redis = Redis.from_url(redis_server.url)
     rows = wait_for(lambda: (r := _outbox(engine, cut)) and all(d for _, d in r) and r,
                     "the outbox to drain after Redis came back")
     wait_for(lambda: _finished(redis, [j for j, _ in rows]), "every job of the outage to run")
