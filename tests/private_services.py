@@ -1,66 +1,128 @@
-"""PostgreSQL and Redis servers of a test's own, for tests that stop or restart them.
+"""Private PostgreSQL and Redis servers for tests that stop, kill or restart them.
 
-The PostgreSQL on 127.0.0.1:5432 and the Redis on :6379 are shared by every test
-session on the machine: a test that restarts a server must never touch them. These
-helpers start a private server from the system binaries (PostGIS is installed) in a
-temporary directory on a free port, and remove it afterwards::
+The shared servers on 127.0.0.1:5432 and :6379 serve every engineer's tests, so a
+fault is never injected there. These start project-local servers from the system
+binaries on free ports, in a temporary directory, and remove everything after.
 
-    with private_postgres() as pg:          # a migrated database at head
-        app = create_app(settings=...(pg.url))
-        pg.restart()                        # or pg.stop(); ...; pg.start()
-
-    with private_redis() as rd:
-        rd.stop(); ...; rd.start()          # same port, so clients reconnect
-
-As root (CI, the dev machines) PostgreSQL runs as the ``postgres`` user, since
-``initdb`` refuses root.
+    with PrivateRedis() as redis:          # redis.url, redis.stop(), redis.start()
+        ...
+    with PrivatePostgres() as pg:          # pg.admin_url, pg.stop(), pg.start()
+        url = pg.create_database("faults") # PostGIS, migrated to head
 """
 
 from __future__ import annotations
 
-import contextlib
+import glob
 import os
 import pwd
 import shutil
 import subprocess
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
+from types import TracebackType
 
 import psycopg
+import pytest
 from redis import Redis
 from redis.exceptions import RedisError
 
 from geo.db import make_engine
 from geo.migrate import upgrade
-from service.devstack import _pg_binary, free_port
+from service.devstack import free_port
+
+
+def _wait(check, what: str, seconds: float = 30) -> None:  # type: ignore[no-untyped-def]
+    """Poll ``check()`` until it is true; a server that never answers fails the test."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"{what} did not come up within {seconds:.0f} s")
+
+
+class PrivateRedis:
+    """``redis-server`` without persistence on a free port, as this process's child.
+
+    A restart comes back empty, like a Redis without persistence after a crash.
+    """
+
+    def __init__(self) -> None:
+        if shutil.which("redis-server") is None:
+            pytest.fail("redis-server is not installed (make setup installs it)")
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        """Start (again) on the same port and wait until it answers."""
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--daemonize", "no"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        _wait(self.answers, f"redis on port {self.port}")
+
+    def stop(self) -> None:
+        """Kill the server (SIGKILL: nothing is flushed or handed over)."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+        self.proc = None
+
+    def answers(self) -> bool:
+        """True when the server replies to PING."""
+        try:
+            conn = Redis.from_url(self.url, socket_connect_timeout=0.5, socket_timeout=0.5)
+            try:
+                return bool(conn.ping())
+            finally:
+                conn.close()
+        except (RedisError, OSError):
+            return False
+
+    def __enter__(self) -> PrivateRedis:
+        self.start()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+
+def _pg_binary(name: str) -> str:
+    """A PostgreSQL server binary from PATH or the newest /usr/lib/postgresql/*/bin."""
+    found = shutil.which(name)
+    if found:
+        return found
+    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    if not candidates:
+        pytest.fail(f"{name} not found: PostgreSQL server binaries are needed")
+    return candidates[-1]
 
 
 class PrivatePostgres:
-    """One PostgreSQL cluster in a temporary directory, on its own port."""
+    """A throw-away PostgreSQL cluster (initdb in a temp dir) on a free port.
 
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.data = root / "data"
-        self.sockets = root / "run"
-        self.log = root / "pg.log"
+    As root the server runs as the ``postgres`` user, since PostgreSQL refuses
+    root. Durability is off (``fsync=off``): these clusters hold test data only.
+    """
+
+    def __init__(self) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix="civicpulse-pg-"))
+        self.data = self.root / "data"
+        self.log = self.root / "pg.log"
         self.port = free_port()
-        self.user = _server_user()
-
-    @property
-    def server_url(self) -> str:
-        """The ``postgres`` database (for admin statements)."""
-        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
-
-    @property
-    def url(self) -> str:
-        """The migrated ``civicpulse`` database, as SQLAlchemy wants it."""
-        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/civicpulse"
+        self.admin_url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+        self.user: str | None = None
+        if os.geteuid() == 0:
+            self.user = pwd.getpwnam("postgres").pw_name
+            shutil.chown(self.root, self.user, self.user)
 
     def _run(self, *argv: str) -> None:
-        """Run a server binary as the server's user; fail with its stderr."""
         cmd = [_pg_binary(argv[0]), *argv[1:]]
         if self.user:
             cmd = ["runuser", "-u", self.user, "--", *cmd]
@@ -70,116 +132,67 @@ class PrivatePostgres:
             raise RuntimeError(f"{argv[0]} failed: {done.stderr.decode()[-1000:]}\n{log}")
 
     def init(self) -> None:
-        """``initdb`` with trust auth (the socket dir and port are ours alone)."""
-        self.data.mkdir(parents=True)
-        self.sockets.mkdir()
-        self.log.touch()
-        if self.user:
-            for path in (self.root, self.data, self.sockets, self.log):
-                shutil.chown(path, self.user, self.user)
-        self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust",
-                  "-E", "UTF8", "--no-instructions")
+        """Create the cluster (trust authentication, local only)."""
+        self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
+                  "--no-instructions")
 
     def start(self) -> None:
         """Start the server and wait until it accepts connections."""
-        options = (f"-p {self.port} -k {self.sockets} -c listen_addresses=127.0.0.1 "
-                   "-c fsync=off -c max_connections=60")
-        self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.log),
-                  "-w", "start")
+        options = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
+                   "-c fsync=off -c synchronous_commit=off -c full_page_writes=off")
+        self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.log), "-w",
+                  "start")
+        _wait(self.answers, f"PostgreSQL on port {self.port}")
 
     def stop(self, mode: str = "fast") -> None:
-        """Stop the server (``fast`` ends sessions as a restart by an operator would)."""
+        """Stop the server (``fast``: roll back and disconnect every session, as a restart does;
+        ``immediate``: no shutdown at all, like a crash)."""
         self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop")
 
-    def restart(self) -> None:
-        """Stop and start on the same port: every pooled connection is now broken."""
-        self.stop()
-        self.start()
+    def answers(self) -> bool:
+        """True when the server accepts a connection."""
+        try:
+            with psycopg.connect(self.admin_url, connect_timeout=1):
+                return True
+        except psycopg.Error:
+            return False
 
-    def create_database(self) -> None:
-        """Create ``civicpulse`` with PostGIS and migrate it to head."""
-        with psycopg.connect(self.server_url, autocommit=True) as conn:
-            conn.execute('CREATE DATABASE "civicpulse"')
-        engine = make_engine(self.url)
+    def create_database(self, label: str) -> str:
+        """A new database with PostGIS, migrated to head; returns its SQLAlchemy URL."""
+        name = f"civicpulse_{label}_{uuid.uuid4().hex[:8]}"
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{name}"
+        engine = make_engine(url, pool_size=1)
         try:
             upgrade(engine)
         finally:
             engine.dispose()
+        return url
+
+    def __enter__(self) -> PrivatePostgres:
+        self.init()
+        self.start()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        try:
+            if self.answers():
+                self.stop("immediate")
+        finally:
+            shutil.rmtree(self.root, ignore_errors=True)
 
 
-def _server_user() -> str | None:
-    """The user PostgreSQL runs as: ``postgres`` when we are root, else ourselves."""
-    if os.geteuid() != 0:
-        return None
-    try:
-        return pwd.getpwnam("postgres").pw_name
-    except KeyError:
-        raise RuntimeError("running as root with no 'postgres' user to run PostgreSQL as") from None
-
-
-@contextmanager
-def private_postgres(migrate: bool = True) -> Iterator[PrivatePostgres]:
-    """A started private PostgreSQL (with a migrated ``civicpulse`` database); removed after."""
-    root = Path(tempfile.mkdtemp(prefix="civicpulse-pg-"))
-    pg = PrivatePostgres(root)
-    try:
-        pg.init()
-        pg.start()
-        if migrate:
-            pg.create_database()
+@pytest.fixture(scope="session")
+def private_postgres() -> Iterator[PrivatePostgres]:
+    """One private PostgreSQL cluster per test session, for tests that restart it."""
+    with PrivatePostgres() as pg:
         yield pg
-    finally:
-        with contextlib.suppress(RuntimeError):  # already stopped by the test
-            pg.stop("immediate")
-        shutil.rmtree(root, ignore_errors=True)
 
 
-class PrivateRedis:
-    """One ``redis-server`` without persistence, on its own port."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.port = free_port()
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        """Database 0 of this server."""
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        """Start the server and wait until it answers."""
-        log = (self.root / "redis.log").open("ab")
-        self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.root)],
-            stdout=log, stderr=log,
-        )
-        client = Redis.from_url(self.url, socket_connect_timeout=0.5, socket_timeout=0.5)
-        for _ in range(100):
-            try:
-                if client.ping():
-                    return
-            except (RedisError, OSError):
-                time.sleep(0.05)
-        raise RuntimeError(f"redis-server did not start on port {self.port}")
-
-    def stop(self) -> None:
-        """Stop the server (SIGTERM, as an operator would); its data is gone."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(timeout=30)
-        self.proc = None
-
-
-@contextmanager
+@pytest.fixture
 def private_redis() -> Iterator[PrivateRedis]:
-    """A started private Redis; stopped and removed after."""
-    root = Path(tempfile.mkdtemp(prefix="civicpulse-redis-"))
-    rd = PrivateRedis(root)
-    try:
-        rd.start()
-        yield rd
-    finally:
-        rd.stop()
-        shutil.rmtree(root, ignore_errors=True)
+    """A private Redis for one test, which may stop and start it."""
+    with PrivateRedis() as redis:
+        yield redis

@@ -22,7 +22,7 @@ import pytest
 from sqlalchemy import text
 
 from geo.settings import Settings
-from tests.private_services import PrivateRedis, private_redis
+from tests.private_services import PrivateRedis
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 #: The console script ``make setup`` installs beside the interpreter.
@@ -133,7 +133,7 @@ def processes(tmp_path: Path) -> Iterator[Processes]:
 @pytest.fixture
 def redis_server() -> Iterator[PrivateRedis]:
     """A Redis of this test's own, which it may stop and start (never the shared one)."""
-    with private_redis() as server:
+    with PrivateRedis() as server:
         yield server
 
 
