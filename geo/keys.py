@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
 
+from geo import audit
 from geo.schema import ROLES
 
 KEY_PREFIX = "cp_"
@@ -39,8 +40,12 @@ def digest(key: str) -> bytes:
     return hashlib.sha256(key.encode("utf-8")).digest()
 
 
-def create_key(conn: Connection, role: str, name: str = "") -> str:
+def create_key(
+    conn: Connection, role: str, name: str = "", *, actor_key_id: int | None = None
+) -> str:
     """Store a new key for ``role`` and return it; it cannot be recovered later.
+
+    The audit trail records who created it: ``actor_key_id``, or the command line.
 
     Example, on a database connection (not run as a doctest)::
 
@@ -49,14 +54,34 @@ def create_key(conn: Connection, role: str, name: str = "") -> str:
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
     key = KEY_PREFIX + secrets.token_urlsafe(32)
-    conn.execute(
+    key_id = conn.execute(
         text(
             "INSERT INTO api_keys (name, role, key_hash, prefix) "
-            "VALUES (:name, :role, :hash, :prefix)"
+            "VALUES (:name, :role, :hash, :prefix) RETURNING id"
         ),
         {"name": name, "role": role, "hash": digest(key), "prefix": key[:10]},
-    )
+    ).scalar_one()
+    audit.record(conn, "key.created", target_type="api_key", target_id=key_id,
+                 actor_key_id=actor_key_id, details={"role": role, "name": name})
     return key
+
+
+def revoke_key(conn: Connection, key_id: int, *, actor_key_id: int | None = None) -> bool:
+    """Revoke key ``key_id``; False when there is no such key or it was revoked already.
+
+    Web processes remember known keys briefly (``service.caches``), so a
+    revocation takes effect there within that time.
+    """
+    row = conn.execute(
+        text("UPDATE api_keys SET revoked_at = now() WHERE id = :id AND revoked_at IS NULL "
+             "RETURNING role, name"),
+        {"id": key_id},
+    ).first()
+    if row is None:
+        return False
+    audit.record(conn, "key.revoked", target_type="api_key", target_id=key_id,
+                 actor_key_id=actor_key_id, details={"role": row.role, "name": row.name})
+    return True
 
 
 def lookup(conn: Connection, key: str) -> Principal | None:

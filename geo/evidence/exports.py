@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
-from geo import outbox
+from geo import audit, outbox
 from geo.hotspots import aggregate
 
 EXPORT_JOB = "render_export"
@@ -31,7 +31,10 @@ _COLUMNS = (
 def create(
     conn: Connection, params: dict[str, Any], *, requested_by: int | None, enqueue: bool = True
 ) -> int:
-    """Record a queued export and, unless rendered by the caller, its job (sent after commit)."""
+    """Record a queued export and, unless rendered by the caller, its job (sent after commit).
+
+    The audit trail records who asked: ``requested_by`` (a key id), or the command line.
+    """
     export_id = conn.execute(
         text(
             "INSERT INTO evidence_exports (params, requested_by_key_id) "
@@ -44,6 +47,9 @@ def create(
             conn, "exports", EXPORT_JOB, {"export_id": int(export_id)},
             job_id=f"evidence-export:{export_id}",
         )
+    audit.record(conn, "export.requested", target_type="evidence_export", target_id=export_id,
+                 actor_key_id=requested_by,
+                 details={"run_id": params.get("run_id"), "services": params.get("services")})
     return int(export_id)
 
 

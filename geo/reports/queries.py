@@ -16,7 +16,7 @@ from typing import Any
 import h3
 from sqlalchemy import Connection, Row, RowMapping, text
 
-from geo import outbox
+from geo import audit, outbox
 from geo.errors import FieldError, NotFound
 from geo.h3cells import cell_of, descendants_range_sql
 from geo.privacy import (
@@ -138,6 +138,11 @@ def _events(change: ReportChange, status: str, current: str, moved: bool) -> lis
     return kinds
 
 
+#: The audit action of each history kind (geo.audit).
+_AUDITED = {"marked_duplicate": "report.merged", "status_changed": "report.status_changed",
+            "notes_changed": "report.notes_changed", "located": "report.moved"}
+
+
 def update_report(
     conn: Connection, report_id: int, change: ReportChange, *, actor_key_id: int | None
 ) -> None:
@@ -221,6 +226,12 @@ def update_report(
                 "kinds": kinds,
             },
         )
+    for kind in kinds:
+        # No notes and no point in the trail: it is read and exported more widely.
+        audit.record(conn, _AUDITED[kind], target_type="report", target_id=report_id,
+                     actor_key_id=actor_key_id,
+                     details={"status_from": current.status, "status_to": status,
+                              "duplicate_of": change.duplicate_of})
     if status != current.status or moved:
         # Duplicates leave the analysis and a moved point changes cells: refresh.
         outbox.signal_reports_changed(conn, [current.service_code])

@@ -62,6 +62,19 @@ def keys_create(role: str, name: str) -> None:
     click.echo(key)
 
 
+@keys.command("revoke")
+@click.argument("key_id", type=int)
+def keys_revoke(key_id: int) -> None:
+    """Revoke the key with id KEY_ID (audited; see GET /api/v1/audit for key ids)."""
+    from geo.keys import revoke_key
+
+    engine = make_engine(settings().database_url)
+    with engine.begin() as conn:
+        if not revoke_key(conn, key_id):
+            raise click.ClickException(f"no active key with id {key_id}")
+    click.echo(f"revoked key {key_id}")
+
+
 @main.group()
 def services() -> None:
     """Report categories (Open311 services)."""
