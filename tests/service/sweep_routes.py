@@ -13,6 +13,7 @@ from typing import Any
 
 #: GET rule → URL templates.
 GETS: dict[str, list[str]] = {
+    "/api/v1/audit": ["/api/v1/audit?page_size=250"],
     "/api/v1/exports/<int:export_id>": ["/api/v1/exports/{export}"],
     "/api/v1/exports/<int:export_id>/download": [
         "/api/v1/exports/{export}/download?expires=1&signature=00"],
