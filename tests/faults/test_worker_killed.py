@@ -30,7 +30,7 @@ from geo.services import load_services
 from geo.settings import Settings
 from tests.conftest import SERVICES
 from tests.faults.conftest import CIVICPULSE, Processes, cli_env, record_faults, wait_for
-from tests.geo.evidence import city as synthetic
+from tests.cities import PLACES, prairie
 from tests.geo.private_db import private_database
 
 
@@ -39,7 +39,7 @@ class World:
     """A private database with a small city and a published run, and settings for it."""
 
     engine: Engine
-    city: synthetic.City
+    city: prairie.PrairieCity
     settings: Settings
 
 
@@ -49,7 +49,8 @@ def world(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Itera
         engine = make_engine(url)
         with engine.begin() as conn:
             load_services(conn, SERVICES)
-        city = synthetic.build(engine, seed=11)
+        # The evidence-pack city, in a database of its own: no other suite's place is taken.
+        city = prairie.build_city(engine, PLACES["evidence-pack"], seed=11)
         root = tmp_path_factory.mktemp("killed")
         yield World(engine, city, dataclasses.replace(
             settings, database_url=url, media_dir=str(root / "media"),
