@@ -28,9 +28,9 @@ from geo.hotspots.params import RunParams
 from geo.hotspots.runs import create_run, latest_run_id
 from geo.services import load_services
 from geo.settings import Settings
+from tests.cities import PLACES, prairie
 from tests.conftest import SERVICES
 from tests.faults.conftest import CIVICPULSE, Processes, cli_env, record_faults, wait_for
-from tests.cities import PLACES, prairie
 from tests.geo.private_db import private_database
 
 

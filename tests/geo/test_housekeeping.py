@@ -20,8 +20,8 @@ from geo import housekeeping as chores
 from geo.db import make_engine
 from geo.reports import photos
 from geo.services import load_services
+from tests.cities.scatter import add_reports
 from tests.conftest import SERVICES
-from tests.geo.hotspots.fixtures import add_reports
 from tests.geo.private_db import private_database
 
 
