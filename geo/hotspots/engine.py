@@ -12,7 +12,10 @@ The steps, each timed into the run's ``timings``:
    reporters), all by :func:`geo.stats.hotspots.analyse`, their one implementation;
 5. emerging hot spots on the space-time cube of the analysed measure (counts or
    rates), none for cells the rules silenced; priority scores and areas;
-6. publish cells, areas and ``succeeded`` in one transaction.
+6. when the run covers an ``aggregated`` service, the same again as the public may
+   see it (:mod:`geo.hotspots.public`: resolution 8 or coarser, without the
+   reports of cells below the reporter rule);
+7. publish cells, areas, the public twin and ``succeeded`` in one transaction.
 
 A failure marks the run ``failed`` with the error; nothing of it becomes visible.
 """
@@ -25,12 +28,13 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from sqlalchemy import Connection, Engine, text
 
-from geo.hotspots import aggregate
+from geo.hotspots import aggregate, public
 from geo.hotspots.params import RunParams
 from geo.hotspots.publish import AreaResult, CellResult, publish
 from geo.hotspots.read import (
@@ -155,9 +159,25 @@ def _trends(
     return codes
 
 
-def _report(engine: Engine, run_id: int, progress: Progress, percent: int, step: str) -> None:
+def _report(
+    engine: Engine, run_id: int | None, progress: Progress, percent: int, step: str
+) -> None:
+    if run_id is None:  # the public twin: the run's progress was already reported
+        return
     set_progress(engine, run_id, percent)
     progress(percent, step)
+
+
+@dataclass
+class _Outcome:
+    """One analysis, ready to publish."""
+
+    cells: CellResult
+    areas: list[AreaResult]
+    counts: dict[str, Any]
+    fingerprint: str
+    rings: int
+    profile: list[Any] | None
 
 
 def _analyse_and_publish(
@@ -174,9 +194,58 @@ def _analyse_and_publish(
 
     with _fast_commit(engine) as conn:
         aggregate.refresh(conn)
+        needs_twin = public.needed(conn, params)
     lap("aggregate_refresh")
+    staff = _analyse(engine, run_id, params, progress, today, lap)
+    twin = None
+    if needs_twin:
+        twin_params = public.params_of(params)
+        with engine.connect() as conn:
+            withheld = public.withheld(conn, twin_params, *period(twin_params, today))
+        twin = _analyse(engine, None, twin_params, _noop, today, _noop_lap, withheld)
+        staff.counts["public_twin"] = True  # readers who are not staff read the twin
+        lap("public_analysis")
+    with engine.begin() as conn:
+        publish(
+            conn, run_id, staff.cells, staff.areas, counts=staff.counts,
+            fingerprint=staff.fingerprint, rings=staff.rings, rings_profile=staff.profile,
+            timings=timings,
+        )
+        if twin is not None:
+            public.publish_twin(conn, run_id, twin.cells, twin.areas)
+        # Publishing's own time, up to the commit, goes in the same transaction.
+        lap("publish")
+        conn.execute(
+            text("UPDATE hotspot_runs SET timings = CAST(:t AS jsonb) WHERE id = :id"),
+            {"t": json.dumps(timings), "id": run_id},
+        )
+    progress(100, "published")
+
+
+def _noop_lap(_name: str) -> None:
+    return None
+
+
+def _nothing_public(params: RunParams) -> _Outcome:
+    """The public twin when no report may be shown and no boundary gives an area."""
+    none = np.zeros(0, dtype=np.int64)
+    cells = CellResult(h3=none, reports=none, weight=none.astype(np.float64), reporters=none,
+                       gi_z=none.astype(np.float64), gi_p=none.astype(np.float64),
+                       gi_bin=none.astype(np.int8), n_neighbors=none,
+                       no_data=none.astype(bool))
+    return _Outcome(cells, [], {}, "", params.rings if isinstance(params.rings, int) else 1, None)
+
+
+def _analyse(
+    engine: Engine, run_id: int | None, params: RunParams, progress: Progress, today: dt.date,
+    lap: Callable[[str], None], withheld: public.Withheld | None = None,
+) -> _Outcome:
+    """Read, lay out the study area, apply the statistics: one analysis of ``params``.
+
+    ``withheld`` (the public twin) leaves out those (service, cell) groups' reports.
+    """
     with engine.connect() as conn:
-        totals, series = read_cells(conn, params, today)
+        totals, series = read_cells(conn, params, today, withheld)
         unlocated = unlocated_reports(conn, params, today)
         boundary = study_boundary(conn, params)
     lap("read")
@@ -188,7 +257,9 @@ def _analyse_and_publish(
         k_area = params.rings if isinstance(params.rings, int) else 6
         study = study_area_from_reports(totals.cells, k_area)
     if len(study) == 0:
-        raise ValueError("the study area is empty: no reports in the period and no boundary")
+        if withheld is None:
+            raise ValueError("the study area is empty: no reports in the period and no boundary")
+        return _nothing_public(params)
     pos = np.searchsorted(study, totals.cells)
     inside = (pos < len(study)) & (study[np.minimum(pos, len(study) - 1)] == totals.cells)
     n = len(study)
@@ -234,7 +305,7 @@ def _analyse_and_publish(
         # ~10^5 reports).
         with engine.connect() as conn:
             return neighbourhood_reporters(
-                conn, params, today, study[centres], [study[m] for m in members])
+                conn, params, today, study[centres], [study[m] for m in members], withheld)
 
     hot = analyse(
         study, analysed, reporters, neighbourhood=(indptr, indices),
@@ -314,15 +385,4 @@ def _analyse_and_publish(
         area_id=np.where(ranked.area >= 0, ranked.area + 1, -1),
         priority_score=ranked.score, priority_rank=ranked.rank, components=components,
     )
-    with engine.begin() as conn:
-        publish(
-            conn, run_id, result, areas, counts=counts, fingerprint=digest.hexdigest(),
-            rings=k, rings_profile=profile, timings=timings,
-        )
-        # Publishing's own time, up to the commit, goes in the same transaction.
-        lap("publish")
-        conn.execute(
-            text("UPDATE hotspot_runs SET timings = CAST(:t AS jsonb) WHERE id = :id"),
-            {"t": json.dumps(timings), "id": run_id},
-        )
-    progress(100, "published")
+    return _Outcome(result, areas, counts, digest.hexdigest(), k, profile)

@@ -1,8 +1,9 @@
 """What readers see of a run's cells and areas: one SQL source for every surface.
 
 The OGC items and tiles (``geo.layers``), the native API and the evidence packs
-read cells through :data:`CELLS_SQL` and :data:`CELL_PROPERTIES`, so what a
-caller who is not staff may see is decided here once. :func:`cells_geojson` and
+read cells and areas through :data:`CELLS_SQL` and :data:`AREAS_SQL`, so what a
+caller who is not staff may see is decided here once: the run's public twin
+when it covers an aggregated service (:mod:`geo.hotspots.public`). :func:`cells_geojson` and
 :func:`areas_geojson` are what the native API's ``/hotspot-runs/{id}/cells`` and
 ``/areas`` return: every cell of the study area (empty ones too) and the ranked
 intervention areas, with the contract's field names.
@@ -14,16 +15,37 @@ from sqlalchemy import Connection, text
 
 from geo.privacy import MIN_REPORTERS
 
-#: Hotspot cells repeat report counts per cell: for callers who may not see exact
-#: points they are hidden below the reporter threshold when the run covers an
-#: ``aggregated`` service (the same rule as for reports, zeros included, so a
-#: hidden count cannot be told apart from an empty cell).
-SUPPRESS_SQL = (
+#: The caller reads the run's public twin (:mod:`geo.hotspots.public`): not staff,
+#: and the engine stored a twin with the run (it does for every run covering an
+#: ``aggregated`` service). Staff, and everyone for runs of public services only,
+#: read the run itself.
+TWIN_SQL = (
+    "(SELECT :public AND EXISTS (SELECT 1 FROM hotspot_runs tw WHERE tw.id = :run "
+    "AND tw.counts @> '{\"public_twin\": true}'))"
+)
+#: Runs without a twin (published before the twin existed, or by hand) still hide
+#: small counts from callers who are not staff when they cover an aggregated
+#: service (zeros included, so a hidden count reads like an empty cell). That
+#: hides counts only: such runs' other fields are as they were.
+LEGACY_HIDE_SQL = (
     "(SELECT :public AND EXISTS (SELECT 1 FROM hotspot_runs h JOIN services s "
     "ON s.privacy <> 'public' WHERE h.id = :run AND (coalesce(jsonb_array_length("
     "h.params->'services'), 0) = 0 OR h.params->'services' ? s.code)))"
 )
+#: A run's cells as the caller may see them: the run's own or its public twin's. A
+#: UNION ALL PostgreSQL filters per branch (``run_id``, ``geom &&``) and whose
+#: ``TWIN_SQL`` is a one-time filter, so one branch is read, through its indexes.
+CELLS_SQL = (
+    f"(SELECT c.*, {LEGACY_HIDE_SQL} AS hide FROM hotspot_cells c WHERE NOT {TWIN_SQL} "
+    f"UNION ALL SELECT c.*, false AS hide FROM hotspot_public_cells c WHERE {TWIN_SQL}) c"
+)
+#: A run's intervention areas as the caller may see them (as :data:`CELLS_SQL`).
+AREAS_SQL = (
+    f"(SELECT a.* FROM hotspot_areas a WHERE NOT {TWIN_SQL} "
+    f"UNION ALL SELECT a.* FROM hotspot_public_areas a WHERE {TWIN_SQL}) a"
+)
 _HIDDEN = "CASE WHEN c.hide AND c.reporters < :min_reporters THEN NULL ELSE c.{col} END"
+#: Every field of a twin's cell comes from data the public may see: none is blanked.
 CELL_PROPERTIES = {
     "h3": "to_hex(c.h3)", "run_id": "c.run_id",
     "reports": _HIDDEN.format(col="reports"), "weight": _HIDDEN.format(col="weight"),
@@ -31,9 +53,8 @@ CELL_PROPERTIES = {
     "no_data": "c.no_data", "trend": "c.trend", "area_id": "c.area_id",
     "priority_score": "c.priority_score", "priority_rank": "c.priority_rank",
 }
-#: A run's cells with ``hide`` (see :data:`SUPPRESS_SQL`); a simple subquery that
-#: PostgreSQL flattens, so the primary key and the GiST index still serve it.
-CELLS_SQL = f"(SELECT c.*, {SUPPRESS_SQL} AS hide FROM hotspot_cells c) c"
+#: The parameters every query over :data:`CELLS_SQL` binds besides ``run`` and ``public``.
+CELL_PARAMS = {"min_reporters": MIN_REPORTERS}
 
 _CELLS = text(
     f"""
@@ -56,7 +77,7 @@ _CELLS = text(
 )
 
 _AREAS = text(
-    """
+    f"""
     SELECT json_build_object('type', 'FeatureCollection', 'run_id', CAST(:run AS bigint),
         'features', coalesce(json_agg(json_build_object(
             'type', 'Feature', 'id', a.area_id,
@@ -67,7 +88,7 @@ _AREAS = text(
                 'priority_score', a.priority_score, 'priority_rank', a.priority_rank,
                 'components', a.components))
             ORDER BY a.priority_rank), '[]'::json))::text
-    FROM hotspot_areas a WHERE a.run_id = :run
+    FROM {AREAS_SQL} WHERE a.run_id = :run
     """
 )
 
@@ -75,8 +96,7 @@ _AREAS = text(
 def cells_geojson(conn: Connection, run_id: int, *, public: bool) -> str:
     """Every analysed cell of run ``run_id`` as a FeatureCollection (text), ordered by cell."""
     return str(conn.execute(
-        _CELLS, {"run": run_id, "public": public, "min_reporters": MIN_REPORTERS}
-    ).scalar_one())
+        _CELLS, {"run": run_id, "public": public, **CELL_PARAMS}).scalar_one())
 
 
 def areas_geojson(conn: Connection, run_id: int, *, public: bool) -> str:

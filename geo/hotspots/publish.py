@@ -136,12 +136,32 @@ def publish(
     Deleting first makes a second delivery of the same job write the same result
     once; committing with the status makes the run visible all at once.
     """
-    conn.execute(text("DELETE FROM hotspot_areas WHERE run_id = :r"), {"r": run_id})
-    conn.execute(text("DELETE FROM hotspot_cells WHERE run_id = :r"), {"r": run_id})
+    write_cells(conn, run_id, cells, areas)
+    conn.execute(
+        text(
+            "UPDATE hotspot_runs SET status = 'succeeded', progress = 100, finished_at = now(), "
+            "error = NULL, counts = CAST(:counts AS jsonb), fingerprint = :fp, rings = :rings, "
+            "rings_profile = CAST(:profile AS jsonb), timings = CAST(:timings AS jsonb) "
+            "WHERE id = :r"
+        ),
+        {
+            "r": run_id, "counts": json.dumps(counts), "fp": fingerprint, "rings": rings,
+            "profile": json.dumps(rings_profile), "timings": json.dumps(timings or {}),
+        },
+    )
+
+
+def write_cells(
+    conn: Connection, run_id: int, cells: CellResult, areas: Sequence[AreaResult],
+    *, cells_table: str = "hotspot_cells", areas_table: str = "hotspot_areas",
+) -> None:
+    """Replace the run's rows in ``cells_table`` and ``areas_table`` (the run's or its twin's)."""
+    conn.execute(text(f"DELETE FROM {areas_table} WHERE run_id = :r"), {"r": run_id})
+    conn.execute(text(f"DELETE FROM {cells_table} WHERE run_id = :r"), {"r": run_id})
     raw = conn.connection.driver_connection  # psycopg 3: COPY is the fast path for 10⁴–10⁵ cells
     assert raw is not None
     with raw.cursor() as cur, cur.copy(
-        "COPY hotspot_cells (run_id, h3, reports, weight, reporters, gi_z, gi_p, gi_bin, "
+        f"COPY {cells_table} (run_id, h3, reports, weight, reporters, gi_z, gi_p, gi_bin, "
         "n_neighbors, no_data, trend, area_id, priority_score, priority_rank, components, geom) "
         "FROM STDIN"
     ) as copy:
@@ -150,11 +170,11 @@ def publish(
     if areas:
         conn.execute(
             text(
-                "INSERT INTO hotspot_areas (run_id, area_id, cells, reports, weight, population, "
+                f"INSERT INTO {areas_table} (run_id, area_id, cells, reports, weight, population, "
                 "trend, priority_score, priority_rank, components, geom) "
                 "SELECT :run, a.area_id, a.n, a.reports, a.weight, a.population, a.trend, "
                 "a.score, a.rank, a.components, "
-                "(SELECT ST_Multi(ST_Union(c.geom)) FROM hotspot_cells c "
+                f"(SELECT ST_Multi(ST_Union(c.geom)) FROM {cells_table} c "
                 " WHERE c.run_id = :run AND c.h3 = ANY(a.cells)) "
                 "FROM jsonb_to_recordset(CAST(:areas AS jsonb)) AS a(area_id int, n int, "
                 "reports int, weight float8, population float8, trend text, score float8, "
@@ -175,15 +195,3 @@ def publish(
                 ),
             },
         )
-    conn.execute(
-        text(
-            "UPDATE hotspot_runs SET status = 'succeeded', progress = 100, finished_at = now(), "
-            "error = NULL, counts = CAST(:counts AS jsonb), fingerprint = :fp, rings = :rings, "
-            "rings_profile = CAST(:profile AS jsonb), timings = CAST(:timings AS jsonb) "
-            "WHERE id = :r"
-        ),
-        {
-            "r": run_id, "counts": json.dumps(counts), "fp": fingerprint, "rings": rings,
-            "profile": json.dumps(rings_profile), "timings": json.dumps(timings or {}),
-        },
-    )

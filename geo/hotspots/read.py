@@ -29,6 +29,7 @@ from sqlalchemy import Connection, text
 from geo.h3cells import descendants_range_sql, parent_sql
 from geo.hotspots.aggregate import GROUPS_SQL, PEOPLE_SQL
 from geo.hotspots.params import RunParams
+from geo.hotspots.public import Withheld, bind, withheld_sql
 from geo.hotspots.schema import AGGREGATE_RESOLUTION
 
 
@@ -148,9 +149,11 @@ def time_bins(params: RunParams, today: dt.date) -> tuple[list[dt.date], str]:
 
 
 def read_cells(
-    conn: Connection, params: RunParams, today: dt.date
+    conn: Connection, params: RunParams, today: dt.date, withheld: Withheld | None = None
 ) -> tuple[CellTotals, TimeSeries]:
     """Per-cell totals and the weighted time series of the run, in one pass.
+
+    ``withheld`` groups are left out (a run's public twin, :mod:`geo.hotspots.public`).
 
     One grouping by (time bin, cell) feeds both: the series directly, the totals
     by summing it over bins in SQL. Results come back as one row of arrays
@@ -171,6 +174,8 @@ def read_cells(
         else "NULL::float8"
     )
     weight = "weight" if params.half_life_days else "w"
+    held = (withheld_sql("d.service_code", "d.cell", placeholders=("%(ws)s", "%(wc)s"))
+            if withheld else "true")
     # The grouping hashes ~650k rows into ~94k groups at 1M reports: with the
     # default 4 MB it sorted on disk (0.9 s), and parallel workers each see nearly
     # every group, so their partial sums barely shrink the rows (measured slower).
@@ -185,6 +190,7 @@ def read_cells(
         " WHERE d.day >= %(since)s AND d.day < %(until)s"
         " AND (cardinality(CAST(%(services)s AS text[])) = 0"
         "      OR d.service_code = ANY(%(services)s))"
+        f" AND {held}"
         " GROUP BY 1, 2), "
         "c AS (SELECT cell, sum(reports)::bigint AS reports,"
         " sum(incidents)::bigint AS incidents,"
@@ -206,7 +212,7 @@ def read_cells(
             query,
             {
                 "since": since, "until": until, "services": list(params.services),
-                "half_life": params.half_life_days,
+                "half_life": params.half_life_days, **bind(withheld),
             },
         ).fetchone()
     if not row.counts:  # no reports in the period (ARRAY[] of NULLs is empty)
@@ -316,6 +322,7 @@ def neighbourhood_reporters(
     today: dt.date,
     centres: NDArray[np.int64],
     members: list[NDArray[np.int64]],
+    withheld: Withheld | None = None,
     cap: int = 3,
 ) -> NDArray[np.int64]:
     """Distinct reporters (up to ``cap``) in each candidate's neighbourhood, exactly.
@@ -346,14 +353,15 @@ def neighbourhood_reporters(
             "AND r.requested_at >= (CAST(:since AS date)::timestamp AT TIME ZONE 'UTC') "
             "AND r.requested_at < (CAST(:until AS date)::timestamp AT TIME ZONE 'UTC') "
             "AND (cardinality(CAST(:services AS text[])) = 0 "
-            "     OR r.service_code = ANY(:services))) "
+            "     OR r.service_code = ANY(:services)) "
+            f"AND {withheld_sql('r.service_code', 'r.h3_cell', placeholders=(':ws', ':wc'))}) "
             "SELECT centre, "
             "least(:cap, count(DISTINCT who)) "
             "FROM hits GROUP BY centre"
         ),
         {
             "c": pairs_c.tolist(), "n": pairs_n.tolist(), "since": since, "until": until,
-            "services": list(params.services), "cap": cap,
+            "services": list(params.services), "cap": cap, **bind(withheld),
         },
     ).all()
     found = {int(c): int(k) for c, k in rows}

@@ -135,14 +135,8 @@ class HotspotRun(Base):
     timings: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
 
 
-class HotspotCell(Base):
-    """One analysed H3 cell of a run (every cell of the study area, empty ones too)."""
-
-    __tablename__ = "hotspot_cells"
-    __table_args__ = (
-        Index("ix_hotspot_cells_geom", "geom", postgresql_using="gist"),
-        Index("ix_hotspot_cells_rank", "run_id", "priority_rank"),
-    )
+class _CellColumns:
+    """The columns of one analysed cell, shared by a run's cells and its public twin's."""
 
     run_id: Mapped[int] = mapped_column(
         ForeignKey("hotspot_runs.id", ondelete="CASCADE"), primary_key=True
@@ -164,10 +158,8 @@ class HotspotCell(Base):
     geom: Mapped[Any] = mapped_column(Geometry("POLYGON", srid=4326, spatial_index=False))
 
 
-class HotspotArea(Base):
-    """Contiguous hot cells of a run merged into one candidate intervention area."""
-
-    __tablename__ = "hotspot_areas"
+class _AreaColumns:
+    """The columns of one intervention area, shared by a run and its public twin."""
 
     run_id: Mapped[int] = mapped_column(
         ForeignKey("hotspot_runs.id", ondelete="CASCADE"), primary_key=True
@@ -182,3 +174,39 @@ class HotspotArea(Base):
     priority_rank: Mapped[int] = mapped_column(Integer)
     components: Mapped[dict[str, Any]] = mapped_column(JSONB)
     geom: Mapped[Any] = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=False))
+
+
+class HotspotCell(_CellColumns, Base):
+    """One analysed H3 cell of a run (every cell of the study area, empty ones too)."""
+
+    __tablename__ = "hotspot_cells"
+    __table_args__ = (
+        Index("ix_hotspot_cells_geom", "geom", postgresql_using="gist"),
+        Index("ix_hotspot_cells_rank", "run_id", "priority_rank"),
+    )
+
+
+class HotspotArea(_AreaColumns, Base):
+    """Contiguous hot cells of a run merged into one candidate intervention area."""
+
+    __tablename__ = "hotspot_areas"
+
+
+class HotspotPublicCell(_CellColumns, Base):
+    """A cell of a run's public analysis: what callers who are not staff see.
+
+    Written with the run when it covers an ``aggregated`` service; see
+    :mod:`geo.hotspots.public` for what it leaves out and why.
+    """
+
+    __tablename__ = "hotspot_public_cells"
+    __table_args__ = (
+        Index("ix_hotspot_public_cells_geom", "geom", postgresql_using="gist"),
+        Index("ix_hotspot_public_cells_rank", "run_id", "priority_rank"),
+    )
+
+
+class HotspotPublicArea(_AreaColumns, Base):
+    """An intervention area of a run's public analysis."""
+
+    __tablename__ = "hotspot_public_areas"

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from geo.hotspots.outputs import CELL_PARAMS, CELLS_SQL
 from geo.layers.features import RUN_PERIOD_SQL
 
 
@@ -52,19 +53,25 @@ def is_succeeded(conn: Connection, run_id: int) -> bool:
     )
 
 
-def run_extents(conn: Connection, run_ids: list[int]) -> dict[int, Extent]:
-    """Each run's cell extent and period (see :data:`RUN_PERIOD_SQL`), in one statement."""
+def run_extents(
+    conn: Connection, run_ids: list[int], *, public: bool = True
+) -> dict[int, Extent]:
+    """Each run's cell extent and period (see :data:`RUN_PERIOD_SQL`), in one statement.
+
+    The box is of the cells ``public`` callers see (:mod:`geo.hotspots.outputs`): the
+    extent of a study area built around reports must not outline one.
+    """
     rows = conn.execute(
         text(
             "SELECT h.id, ST_XMin(e.b) AS x0, ST_YMin(e.b) AS y0, ST_XMax(e.b) AS x1, "
             "ST_YMax(e.b) AS y1, lower(p.period) AS t0, upper(p.period) AS t1 "
             "FROM hotspot_runs h "
-            "CROSS JOIN LATERAL (SELECT ST_Extent(c.geom) AS b FROM hotspot_cells c "
-            "WHERE c.run_id = h.id) e "
+            "CROSS JOIN LATERAL (SELECT ST_Extent(c.geom) AS b FROM "
+            f"{CELLS_SQL.replace(':run', 'h.id')} WHERE c.run_id = h.id) e "
             f"CROSS JOIN LATERAL (SELECT {RUN_PERIOD_SQL} AS period) p "
             "WHERE h.id = ANY(:ids)"
         ),
-        {"ids": list(run_ids)},
+        {"ids": list(run_ids), "public": public, **CELL_PARAMS},
     )
     return {r.id: Extent(_box(r), r.t0, r.t1) for r in rows}
 

@@ -19,8 +19,7 @@ import h3
 from sqlalchemy import Connection, text
 
 from geo.errors import FieldError
-from geo.hotspots.outputs import CELL_PROPERTIES, CELLS_SQL
-from geo.privacy import MIN_REPORTERS
+from geo.hotspots.outputs import AREAS_SQL, CELL_PARAMS, CELL_PROPERTIES, CELLS_SQL
 
 BOUNDARY_KINDS = ("city", "district", "tract")
 #: A run's period: ``since`` to ``until`` (exclusive dates, UTC), an open start
@@ -270,7 +269,7 @@ def hotspot_cells_source(run_id: int, *, public: bool) -> Source:
         period_sql=_PERIOD_COND,
         filters=CELL_FILTERS,
         where=("c.run_id = :run",),
-        params={"run": run_id, "public": public, "min_reporters": MIN_REPORTERS},
+        params={"run": run_id, "public": public, **CELL_PARAMS},
     )
 
 
@@ -282,16 +281,19 @@ AREA_PROPERTIES = {
 }
 
 
-def hotspot_areas_source(run_id: int) -> Source:
-    """The candidate intervention areas of run ``run_id`` (id: ``area_id``)."""
+def hotspot_areas_source(run_id: int, *, public: bool = True) -> Source:
+    """The candidate intervention areas of run ``run_id`` (id: ``area_id``).
+
+    As ``public`` callers or staff see them (:mod:`geo.hotspots.outputs`).
+    """
     return Source(
-        from_sql="hotspot_areas a", alias="a",
+        from_sql=AREAS_SQL, alias="a",
         feature_sql=feature_json_sql("a.area_id", "ST_AsGeoJSON(a.geom, 7)", AREA_PROPERTIES),
         order_sql="a.area_id", key_sql="a.area_id", geom_sql="a.geom", time_sql=None,
         period_sql=_PERIOD_COND,
         filters=AREA_FILTERS,
         where=("a.run_id = :run",),
-        params={"run": run_id},
+        params={"run": run_id, "public": public},
     )
 
 

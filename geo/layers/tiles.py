@@ -21,11 +21,11 @@ from sqlalchemy import Connection, text
 
 from geo.errors import NotFound
 from geo.h3cells import descendants_range_sql, parent_sql
-from geo.hotspots.outputs import CELL_PROPERTIES, CELLS_SQL
+from geo.hotspots.outputs import AREAS_SQL, CELL_PARAMS, CELL_PROPERTIES, CELLS_SQL
 from geo.hotspots.publish import cell_polygon_wkt
 from geo.layers.features import expand_bbox, no_jit
 from geo.layers.report_features import visible_cells_sql
-from geo.privacy import GENERALISED_RESOLUTION, MIN_REPORTERS
+from geo.privacy import GENERALISED_RESOLUTION
 
 EXTENT = 4096
 BUFFER = 64
@@ -188,11 +188,11 @@ def tile_sql(req: TileRequest, ver: Version) -> tuple[str, dict[str, object]] | 
         )
         # Areas are few per run and have no spatial index: the run's key finds them.
         areas = (
-            f"SELECT {area_props}, {_geom('a.geom')} FROM hotspot_areas a, env "
+            f"SELECT {area_props}, {_geom('a.geom')} FROM {AREAS_SQL}, env "
             "WHERE a.run_id = :run AND a.geom && env.f"
         )
         sql = f"WITH {_ENV} SELECT {_mvt('hotspots', cells)} || {_mvt('hotspot_areas', areas)}"
-        params.update(run=ver.run_id or 0, public=not req.staff, min_reporters=MIN_REPORTERS)
+        params.update(run=ver.run_id or 0, public=not req.staff, **CELL_PARAMS)
     elif req.layer == "boundaries":
         # Clipping in 4326 first spares transforming a whole city outline per tile.
         sql = (

@@ -124,7 +124,7 @@ def source(conn: Connection, coll: Collection, q: FeatureQuery | None, who: Prin
     if coll.family == "cells":
         return features.hotspot_cells_source(coll.run_id or 0, public=not who.is_staff)
     if coll.family == "areas":
-        return features.hotspot_areas_source(coll.run_id or 0)
+        return features.hotspot_areas_source(coll.run_id or 0, public=not who.is_staff)
     if coll.family == "reports":
         return report_features.reports_source(conn, q, may_see_exact=who.is_staff)
     return features.boundaries_source()
