@@ -87,8 +87,8 @@ def quality(ev: Evidence) -> list[str]:
         f"Reports without a location in the period (not mapped, city-wide): "
         f"{s['reports_without_location']:,}; reports in this area outside the run's study area: "
         f"{s['reports_outside_study_area']:,}.",
-        f"Cells suppressed for privacy: {t['cells_suppressed']:,} (one or two distinct reporters "
-        "of a non-public service: counts withheld, colour kept). "
+        f"Cells suppressed for privacy: {t['cells_suppressed']:,} (fewer than three distinct "
+        "reporters of a non-public service, none included: counts withheld, colour kept). "
         f"Hot cells the run left unmarked because fewer than 3 people reported in their "
         f"neighbourhood (whole run): {counts.get('suppressed_few_reporters', 'not recorded')}.",
         "Caveat: reports measure where residents report, not only where problems are. Reporting "

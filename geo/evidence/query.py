@@ -23,9 +23,11 @@ from sqlalchemy import Connection, text
 
 from geo.evidence import periods
 from geo.h3cells import parent_sql
+from geo.hotspots import public
+from geo.hotspots.params import RunParams
 from geo.hotspots.runs import get_run
 from geo.hotspots.schema import AGGREGATE_RESOLUTION
-from geo.privacy import MIN_REPORTERS
+from geo.privacy import GENERALISED_RESOLUTION, MIN_REPORTERS
 
 
 @dataclass
@@ -62,6 +64,12 @@ def load(conn: Connection, params: dict[str, Any]) -> Evidence:
     if run is None or run["status"] != "succeeded":
         raise LookupError(f"hotspot run {params['run_id']} is not available")
     res = int((run["params"] or {}).get("resolution", 9))
+    # A pack is made to be forwarded: it shows the run as the public sees it, the
+    # public twin when the run has one (geo.hotspots.public), with the counts of
+    # the same reports at the same resolution.
+    twin = bool((run.get("counts") or {}).get("public_twin"))
+    cells_table = "hotspot_public_cells" if twin else "hotspot_cells"
+    areas_table = "hotspot_public_areas" if twin else "hotspot_areas"
     since, until = dt.date.fromisoformat(params["since"]), dt.date.fromisoformat(params["until"])
     services = [
         dict(r._mapping)
@@ -84,10 +92,16 @@ def load(conn: Connection, params: dict[str, Any]) -> Evidence:
             {"codes": params["services"], "run": run_services},
         ).scalar()
     )
+    held = None
+    if twin:
+        res = min(res, GENERALISED_RESOLUTION)
+        held = public.withheld(conn, RunParams(services=tuple(params["services"])), since, until)
     area_km2 = _area_table(conn, params["area"])
-    _counts_table(conn, res, params["services"], since, until)
-    _cells_table(conn, int(run["id"]))
+    _counts_table(conn, res, params["services"], since, until, held)
+    _cells_table(conn, int(run["id"]), cells_table)
     run_id = int(run["id"])
+    # Counts of the twin come from the reports the public may see: nothing to blank.
+    blank = privacy_applies and not twin
 
     by_service = {s["code"]: {"reports": 0, "incidents": 0} for s in services}
     for row in conn.execute(
@@ -105,7 +119,7 @@ def load(conn: Connection, params: dict[str, Any]) -> Evidence:
         text(
             "SELECT coalesce(sum(k.reports), 0) FROM ev_counts k "
             "JOIN ev_cells e ON e.cell = k.cell AND e.in_area "
-            "LEFT JOIN hotspot_cells c ON c.run_id = :run AND c.h3 = k.cell WHERE c.h3 IS NULL"
+            f"LEFT JOIN {cells_table} c ON c.run_id = :run AND c.h3 = k.cell WHERE c.h3 IS NULL"
         ),
         {"run": run_id},
     ).scalar_one()
@@ -135,11 +149,12 @@ def load(conn: Connection, params: dict[str, Any]) -> Evidence:
         for s in services for m in months
     ]
 
-    cells = [dict(r._mapping) for r in conn.execute(text(_CELLS_SQL), {"run": run_id})]
+    cells = [dict(r._mapping) for r in conn.execute(
+        text(_CELLS_SQL.format(cells=cells_table)), {"run": run_id})]
     for cell in cells:
         cell["h3"] = h3.int_to_str(int(cell["h3"]))
-        cell["suppressed"] = _suppressed(privacy_applies, cell["reporters"])
-    areas = _areas(conn, run_id, privacy_applies)
+        cell["suppressed"] = _suppressed(blank, cell["reporters"])
+    areas = _areas(conn, run_id, blank, cells_table, areas_table)
     summary = _run_summary(cells)
     summary["reports_outside_study_area"] = int(outside_study)
     summary["reports_without_location"] = int(unlocated)
@@ -162,8 +177,9 @@ def _utc(day: dt.date) -> dt.datetime:
 
 def _suppressed(applies: bool, reporters: int | None) -> bool:
     # The public rule (geo.privacy): a cell with one or two reporters of a
-    # non-public service could point at a household, so its counts are withheld.
-    return applies and reporters is not None and 0 < int(reporters) < MIN_REPORTERS
+    # non-public service could point at a household, so its counts are withheld,
+    # and so are an empty cell's: "suppressed" must not mean "one or two people".
+    return applies and (reporters is None or int(reporters) < MIN_REPORTERS)
 
 
 def _area_table(conn: Connection, area: dict[str, Any]) -> float:
@@ -191,14 +207,19 @@ def _area_table(conn: Connection, area: dict[str, Any]) -> float:
 
 
 def _counts_table(
-    conn: Connection, res: int, services: list[str], since: dt.date, until: dt.date
+    conn: Connection, res: int, services: list[str], since: dt.date, until: dt.date,
+    held: public.Withheld | None = None,
 ) -> None:
-    """``ev_counts``: reports and incidents per (run-resolution cell, service, month)."""
+    """``ev_counts``: reports and incidents per (run-resolution cell, service, month).
+
+    ``held`` groups are left out, as the public twin leaves them out (resolution ≤ 8).
+    """
     if res <= AGGREGATE_RESOLUTION:
         source = (
             f"SELECT {parent_sql('d.cell', res)} AS cell, d.service_code, d.day, d.reports, "
             "d.incidents FROM report_cell_days d "
-            "WHERE d.service_code = ANY(:codes) AND d.day >= :since AND d.day < :until"
+            "WHERE d.service_code = ANY(:codes) AND d.day >= :since AND d.day < :until AND "
+            + public.withheld_sql("d.service_code", "d.cell", placeholders=(":ws", ":wc"))
         )
     else:
         # One row per reporter, cell and day (an incident) holding its report count:
@@ -224,16 +245,17 @@ def _counts_table(
             f"FROM ({source}) s GROUP BY 1, 2, 3"
         ),
         {"codes": services, "since": since, "until": until,
-         "since_ts": _utc(since), "until_ts": _utc(until)},
+         "since_ts": _utc(since), "until_ts": _utc(until), **public.bind(held)},
     )
 
 
-def _cells_table(conn: Connection, run_id: int) -> None:
+def _cells_table(conn: Connection, run_id: int, cells_table: str) -> None:
     """``ev_cells``: each relevant cell, whether its centre is in the area, its district."""
     cells = conn.execute(
         text(
             "SELECT DISTINCT cell FROM ev_counts UNION "
-            "SELECT c.h3 FROM hotspot_cells c, ev_area a WHERE c.run_id = :run AND c.geom && a.geom"
+            f"SELECT c.h3 FROM {cells_table} c, ev_area a "
+            "WHERE c.run_id = :run AND c.geom && a.geom"
         ),
         {"run": run_id},
     ).scalars().all()
@@ -266,7 +288,7 @@ _CELLS_SQL = """
 SELECT c.h3, c.reports, c.weight, c.reporters, c.gi_z, c.gi_p, c.gi_bin, c.n_neighbors,
        c.no_data, c.trend, c.area_id, c.priority_score, c.priority_rank, c.components,
        b.name AS district
-FROM hotspot_cells c
+FROM {cells} c
 JOIN ev_cells e ON e.cell = c.h3 AND e.in_area
 LEFT JOIN boundaries b ON b.id = e.district_id
 WHERE c.run_id = :run
@@ -312,11 +334,13 @@ def _districts(conn: Connection) -> list[dict[str, Any]]:
     return out
 
 
-def _areas(conn: Connection, run_id: int, privacy_applies: bool) -> list[dict[str, Any]]:
+def _areas(
+    conn: Connection, run_id: int, privacy_applies: bool, cells_table: str, areas_table: str
+) -> list[dict[str, Any]]:
     """Priority areas with a cell in the export area, in rank order, with period counts."""
     rows = conn.execute(
         text(
-            "WITH ids AS (SELECT DISTINCT c.area_id FROM hotspot_cells c"
+            f"WITH ids AS (SELECT DISTINCT c.area_id FROM {cells_table} c"
             " JOIN ev_cells e ON e.cell = c.h3 AND e.in_area"
             " WHERE c.run_id = :run AND c.area_id IS NOT NULL)"
             " SELECT a.area_id, a.priority_rank, a.priority_score, a.cells, a.population,"
@@ -324,9 +348,9 @@ def _areas(conn: Connection, run_id: int, privacy_applies: bool) -> list[dict[st
             "  (SELECT string_agg(b.name, ', ' ORDER BY b.name) FROM boundaries b"
             "   WHERE b.kind = 'district' AND ST_Intersects(b.geom, a.geom)"
             "   AND NOT ST_Touches(b.geom, a.geom)) AS districts,"
-            "  (SELECT sum(c.reporters) FROM hotspot_cells c"
+            f"  (SELECT sum(c.reporters) FROM {cells_table} c"
             "   WHERE c.run_id = a.run_id AND c.area_id = a.area_id) AS reporters"
-            " FROM hotspot_areas a JOIN ids USING (area_id)"
+            f" FROM {areas_table} a JOIN ids USING (area_id)"
             " WHERE a.run_id = :run ORDER BY a.priority_rank, a.area_id"
         ),
         {"run": run_id},
@@ -336,7 +360,7 @@ def _areas(conn: Connection, run_id: int, privacy_applies: bool) -> list[dict[st
         text(
             "SELECT c.area_id, k.service_code, sum(k.reports)::bigint AS reports,"
             " sum(k.incidents)::bigint AS incidents FROM ev_counts k"
-            " JOIN hotspot_cells c ON c.run_id = :run AND c.h3 = k.cell"
+            f" JOIN {cells_table} c ON c.run_id = :run AND c.h3 = k.cell"
             " WHERE c.area_id IS NOT NULL GROUP BY 1, 2"
         ),
         {"run": run_id},

@@ -24,7 +24,7 @@ CELL_COLUMNS = {
     "area_id": "priority area the cell belongs to (contiguous hot cells), empty if none",
     "priority_score": "cell priority score, 0-1",
     "priority_rank": "cell rank by priority score (1 = highest)",
-    "suppressed": "true when counts are withheld for privacy (1-2 reporters, non-public service)",
+    "suppressed": "true when counts are withheld for privacy (0-2 reporters, non-public service)",
 }
 AREA_COLUMNS = {
     "priority_rank": "rank of the area by priority score (1 = highest)",
@@ -113,8 +113,10 @@ def readme_text(ev: Evidence, components: Sequence[str], files: Sequence[str]) -
         "hotspot_cells and, when there are any, priority_areas.",
         "",
         "Privacy: no file holds a report's point, text, contact or device. A report is",
-        "placed only by its H3 cell. For non-public services, cells and areas with one or",
-        "two distinct reporters have their counts withheld (suppressed = true).",
+        "placed only by its H3 cell. Runs covering a non-public service are shown as the",
+        "public sees them: at H3 resolution 8 at most, without the reports of cells where",
+        "that service has fewer than 3 distinct reporters. Runs without that public",
+        "analysis withhold the counts of every cell with fewer than 3 (empty ones too).",
         "",
         "Counting rule: a report belongs to the area and to a district when the centre of",
         "its H3 cell lies inside it. Reports marked duplicate by staff are excluded.",
