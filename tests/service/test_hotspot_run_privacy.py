@@ -27,14 +27,8 @@ from geo.hotspots.params import RunParams
 from geo.hotspots.runs import create_run
 from geo.reports.intake import NewReport, insert, prepare
 from geo.services import services_by_code
-from tests.geo.hotspots.fixtures import (
-    CENTRE,
-    SECRET,
-    add_reports,
-    cell_centre,
-    clear,
-    scatter,
-)
+from tests.cities import SECRET, empty
+from tests.cities.scatter import CENTRE, add_reports, cell_centre, scatter
 
 TODAY = dt.date.today()
 #: The victim's home, ~2 km from the lead-paint cluster.
@@ -67,7 +61,7 @@ def _tile(lat: float, lng: float, z: int) -> tuple[int, int, int]:
 @pytest.fixture
 def city(engine, services_loaded):
     """Potholes everywhere; lead paint from five households in one res-8 cell."""
-    clear(engine)
+    empty(engine)
     rng = np.random.default_rng(23)
     add_reports(engine, scatter(rng, 300, spread_m=3500), service="pothole",
                 days_ago=rng.integers(1, 300, 300).tolist(), today=TODAY)

@@ -15,7 +15,7 @@ import pytest
 
 from geo.evidence import exports
 from geo.evidence.params import resolve
-from tests.geo.hotspots.fixtures import CENTRE
+from tests.cities.scatter import CENTRE
 from tests.service.test_hotspot_run_privacy import VICTIM, _lead, _run
 from tests.service.test_hotspot_run_privacy import city as city  # noqa: F401 - the fixture
 
