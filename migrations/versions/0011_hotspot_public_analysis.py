@@ -6,14 +6,14 @@ service has fewer than 3 distinct reporters (geo.hotspots.public). Runs finished
 before this migration have none, so the public sees nothing of them until a new
 run replaces them (their cells could single out a lone report).
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-07 22:30:00
 """
 from alembic import op
 
-revision = "0010"
-down_revision = "0009"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
