@@ -4,6 +4,7 @@ Modules:
 
 - ``schema``: the ``interventions`` and ``intervention_evaluations`` tables.
 - ``interventions``: check, record, change and delete interventions (API and import).
+- ``importer``: interventions from GeoJSON, GeoPackage, Shapefile or CSV with WKT.
 - ``records``: the evaluation's job record (queue through the outbox, claim, publish).
 - ``cells``: treated cells of a footprint, eligible and matched control cells, the
   monthly panel of report counts.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rq import Queue, Worker
+
 from geo.evaluation import evaluate, interventions, records
 from tests.geo.evaluation import city as synthetic
 from workers.relay import relay_once
