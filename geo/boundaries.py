@@ -1,8 +1,8 @@
 """Boundary import: a city's own polygons (city limits, districts, tracts) from GIS files.
 
 Plain GeoJSON in longitude/latitude is read directly. Anything else (GeoPackage,
-Shapefile, CSV with a WKT column in longitude/latitude, GeoJSON in a projected CRS) goes through GDAL's ``ogr2ogr`` into
-GeoJSON in EPSG:4326 first, because GDAL reads every format and every CRS a
+Shapefile, CSV with a WKT column in longitude/latitude, GeoJSON in a projected CRS)
+goes through GDAL's ``ogr2ogr`` into GeoJSON in EPSG:4326 first, because GDAL reads every format and every CRS a
 city's GIS team may send. PostGIS then repairs each geometry (``ST_MakeValid``),
 keeps its polygons and stores them as one MultiPolygon, all in one transaction.
 """
