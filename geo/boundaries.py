@@ -2,9 +2,10 @@
 
 Plain GeoJSON in longitude/latitude is read directly. Anything else (GeoPackage,
 Shapefile, CSV with a WKT column in longitude/latitude, GeoJSON in a projected CRS)
-goes through GDAL's ``ogr2ogr`` into GeoJSON in EPSG:4326 first, because GDAL reads every format and every CRS a
-city's GIS team may send. PostGIS then repairs each geometry (``ST_MakeValid``),
-keeps its polygons and stores them as one MultiPolygon, all in one transaction.
+goes through GDAL's ``ogr2ogr`` into GeoJSON in EPSG:4326 first, because GDAL reads
+every format and every CRS a city's GIS team may send. PostGIS then repairs each
+geometry (``ST_MakeValid``), keeps its polygons and stores them as one MultiPolygon,
+all in one transaction.
 """
 
 from __future__ import annotations
