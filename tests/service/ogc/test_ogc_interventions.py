@@ -70,3 +70,21 @@ def test_gdal_reads_the_collection(app, intervention):
         thread.join(timeout=5)
     assert done.returncode == 0, done.stderr
     assert "OGC culvert renewal" in done.stdout and "MULTIPOLYGON" in done.stdout
+
+
+def test_the_tile_layer_holds_the_footprint_with_its_public_facts(client, intervention):
+    import mapbox_vector_tile
+
+    from tests.service.tiles.test_tiles import tile_of
+
+    z, x, y = tile_of(43.605, -70.295, 14)
+    resp = client.get(f"/tiles/interventions/{z}/{x}/{y}.mvt")
+    assert resp.status_code == 200 and resp.data
+    layer = mapbox_vector_tile.decode(resp.data)["interventions"]
+    props = [f["properties"] for f in layer["features"]]
+    assert {"id": intervention, "name": "OGC culvert renewal", "programme": "Stormwater",
+            "services": "flooding", "start_date": "2025-04-01",
+            "end_date": "2025-04-30"} in props
+    assert all("cost" not in p for p in props)
+    meta = client.get("/tiles/interventions.json").get_json()
+    assert meta["vector_layers"][0]["id"] == "interventions"
