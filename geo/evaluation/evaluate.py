@@ -31,8 +31,8 @@ ALPHA = 0.05
 METHOD = (
     "difference-in-differences on monthly report counts: Poisson GLM (quasi-likelihood) with "
     "cell and month effects and a treated x after term; 95 % interval and p-value from "
-    "cluster-robust (by cell) standard errors with Student-t on clusters - 1 degrees of "
-    "freedom (statsmodels); controls are nearest-neighbour matches on pre-period level and "
+    "cluster-robust (by cell) standard errors with Student-t on the smaller group's cells - 1 "
+    "degrees of freedom (statsmodels); controls are nearest-neighbour matches on pre-period level and "
     "trend, not adjacent to the treated area"
 )
 REPORTING_CAVEAT = (
@@ -200,8 +200,8 @@ def evaluate(conn: Connection, intervention_id: int, *, resolution: int = 9,
         caveats.append("The placebo (the same method with the start one year earlier) finds an "
                        "effect where there was none, so this design may be biased here.")
     if len(treated) < 10:
-        caveats.append(f"The area covers only {len(treated)} cell(s); with so few treated "
-                       "cells the interval can be too narrow.")
+        caveats.append(f"The area covers only {len(treated)} cell(s); the interval allows "
+                       "for so few treated cells and is wide.")
     if not out["significant"]:
         caveats.append("The interval includes 1: no detectable effect, which is not the same "
                        "as no effect.")
