@@ -32,8 +32,8 @@ METHOD = (
     "difference-in-differences on monthly report counts: Poisson GLM (quasi-likelihood) with "
     "cell and month effects and a treated x after term; 95 % interval and p-value from "
     "cluster-robust (by cell) standard errors with Student-t on the smaller group's cells - 1 "
-    "degrees of freedom (statsmodels); controls are nearest-neighbour matches on pre-period level and "
-    "trend, not adjacent to the treated area"
+    "degrees of freedom (statsmodels); controls are nearest-neighbour matches on pre-period "
+    "level and trend, not adjacent to the treated area"
 )
 REPORTING_CAVEAT = (
     "Reports measure what residents report, not the hazard itself: an intervention that "
