@@ -1,10 +1,11 @@
 """Boundary import: a city's own polygons (city limits, districts, tracts) from GIS files.
 
 Plain GeoJSON in longitude/latitude is read directly. Anything else (GeoPackage,
-Shapefile, GeoJSON in a projected CRS) goes through GDAL's ``ogr2ogr`` into
-GeoJSON in EPSG:4326 first, because GDAL reads every format and every CRS a
-city's GIS team may send. PostGIS then repairs each geometry (``ST_MakeValid``),
-keeps its polygons and stores them as one MultiPolygon, all in one transaction.
+Shapefile, CSV with a WKT column in longitude/latitude, GeoJSON in a projected CRS)
+goes through GDAL's ``ogr2ogr`` into GeoJSON in EPSG:4326 first, because GDAL reads
+every format and every CRS a city's GIS team may send. PostGIS then repairs each
+geometry (``ST_MakeValid``), keeps its polygons and stores them as one MultiPolygon,
+all in one transaction.
 """
 
 from __future__ import annotations
@@ -52,6 +53,10 @@ def _ogr2ogr(path: Path, layer: str | None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="civicpulse-boundaries-") as tmp:
         out = Path(tmp) / "out.geojson"
         argv = ["ogr2ogr", "-f", "GeoJSON", "-t_srs", "EPSG:4326", str(out), str(path)]
+        if path.suffix.lower() == ".csv":
+            # A CSV has no CRS of its own: its WKT column is read as longitude/latitude.
+            argv[1:1] = ["-s_srs", "EPSG:4326", "-oo", "GEOM_POSSIBLE_NAMES=wkt,geometry,geom",
+                         "-oo", "KEEP_GEOM_COLUMNS=NO"]
         if layer:
             argv.append(layer)
         done = subprocess.run(argv, capture_output=True, text=True, timeout=600, check=False)

@@ -38,6 +38,13 @@ def _positive(env: Mapping[str, str], name: str, default: int) -> int:
     return value
 
 
+def _resolution(env: Mapping[str, str], name: str, default: int) -> int:
+    value = _int(env, name, default)
+    if not 5 <= value <= 12:
+        raise ConfigError(f"{name} must be an H3 resolution between 5 and 12, got {value}")
+    return value
+
+
 def _unit_costs(raw: str) -> dict[str, float]:
     """``CIVICPULSE_UNIT_COSTS``: a JSON object of service code → dollars (≥ 0)."""
     if not raw:
@@ -130,6 +137,8 @@ class Settings:
     max_batch: int = 500
     idempotency_ttl_hours: int = 48
     refresh_debounce_seconds: int = 120
+    #: H3 resolution of the cells an intervention's evaluation compares.
+    evaluation_resolution: int = 9
     public_base_url: str = ""
     #: Hosts a request may name when absolute URLs are built from it (no public URL set).
     trusted_hosts: tuple[str, ...] = ()
@@ -237,6 +246,7 @@ class Settings:
                 env, "CIVICPULSE_RATE_LIMIT_WRITES_PER_DEVICE", "20/minute;200/day"),
             rate_limit_nearby=_rate_limit(env, "CIVICPULSE_RATE_LIMIT_NEARBY", "30/minute"),
             rate_limit_exports=_rate_limit(env, "CIVICPULSE_RATE_LIMIT_EXPORTS", "20/hour"),
+            evaluation_resolution=_resolution(env, "CIVICPULSE_EVALUATION_RESOLUTION", 9),
             public_base_url=env.get("CIVICPULSE_PUBLIC_URL", "").rstrip("/"),
             trusted_hosts=_trusted_hosts(env, mode),
             housekeeping_interval_seconds=_positive(

@@ -54,6 +54,10 @@ JOBS: dict[str, JobSpec] = {
         "workers.export_jobs.render_export", "exports", timeout=600, result_ttl=DAY,
         failure_ttl=14 * DAY, retry=(30, 300),
     ),
+    "evaluate_intervention": JobSpec(
+        "workers.evaluation_jobs.evaluate_intervention", "analysis", timeout=600,
+        result_ttl=DAY, failure_ttl=14 * DAY, retry=(30, 300),
+    ),
     "reports_changed": JobSpec(
         "workers.jobs.reports_changed", "analysis", timeout=60, result_ttl=DAY,
         failure_ttl=14 * DAY, retry=(30, 300),

@@ -26,7 +26,7 @@ from typing import Any
 import h3
 from sqlalchemy import Connection
 
-from geo.evidence import budget, charts, pdf, periods, query, readme
+from geo.evidence import budget, charts, effects, pdf, periods, query, readme
 from geo.evidence.readme import readme_text
 
 Progress = Callable[[int], None]
@@ -58,6 +58,7 @@ def render(
     generated_at = generated_at or dt.datetime.now(dt.UTC)
     formats = set(params.get("formats") or ("pdf", "csv", "geojson", "gpkg"))
     ev = query.load(conn, params)
+    effect_rows = [effects.csv_row(i) for i in effects.load(conn, params["services"])]
     report(40)
     needs = [budget.AreaNeed(a["area_id"], a["rank"], a["score"], a["incidents"], a["reports"],
                              a["population"]) for a in ev.areas]
@@ -82,6 +83,7 @@ def render(
                    readme.MONTH_COLUMNS)
         _write_csv(data / "districts.csv", [_district_row(d) for d in ev.districts],
                    readme.DISTRICT_COLUMNS)
+        _write_csv(data / "intervention_effects.csv", effect_rows, effects.COLUMNS)
     if formats & {"geojson", "gpkg"}:  # the GeoPackage is converted from the GeoJSON
         cells_fc = _collection("hotspot_cells", [
             (row, _hexagon(row["h3"])) for row in cell_rows])
@@ -105,10 +107,11 @@ def render(
         trend_png = charts.trend_chart(
             ev.monthly, ev.services, ev.months, figures / "monthly_trend.png",
             full=[periods.is_full_month(m, ev.since, ev.until) for m in ev.months])
+        effects_png = effects.chart(effect_rows, figures / "intervention_effects.png")
         report(85)
         pdf.render(ev, costs, selection, map_png, trend_png, out_dir / "evidence.pdf",
                    export_id=export_id, generated_at=generated_at, version=version(),
-                   files=names)
+                   files=names, effects=effect_rows, effects_png=effects_png)
     report(95)
     return manifest(out_dir)
 
@@ -117,7 +120,7 @@ def _planned(formats: set[str]) -> list[str]:
     names = ["data/README.txt"]
     if "csv" in formats:
         names += ["data/hotspot_cells.csv", "data/priority_areas.csv", "data/monthly_counts.csv",
-                  "data/districts.csv"]
+                  "data/districts.csv", "data/intervention_effects.csv"]
     if "geojson" in formats:
         names += ["data/hotspot_cells.geojson", "data/priority_areas.geojson"]
     if "gpkg" in formats:

@@ -11,17 +11,14 @@ import datetime as dt
 import math
 from typing import Any
 
-import shapely
-from shapely.geometry import shape
 from sqlalchemy import Connection, text
 
 from geo.errors import FieldError
+from geo.geojson import MAX_VERTICES, check_geometry
 from geo.hotspots.runs import get_run, latest_run_id
 
 FORMATS = ("pdf", "csv", "geojson", "gpkg")
-#: A drawn area is for a neighbourhood, not a coastline: more vertices than this
-#: is a mistake or an attempt to make every query slow.
-MAX_VERTICES = 10_000
+__all__ = ["MAX_VERTICES", "check_geometry", "resolve"]
 _ALLOWED = {"area", "services", "since", "until", "run", "budget", "unit_costs", "formats"}
 
 
@@ -133,59 +130,6 @@ def _area(conn: Connection, area: Any) -> dict[str, Any]:
             name = props["name"].strip()[:200]
         area = area.get("geometry") or {}
     return {"geometry": check_geometry(area), "name": name}
-
-
-def check_geometry(geom: Any, field: str = "area") -> dict[str, Any]:
-    """A valid GeoJSON Polygon or MultiPolygon in WGS84, or a FieldError saying why.
-
-    >>> check_geometry({"type": "Point", "coordinates": [0, 0]})
-    Traceback (most recent call last):
-    geo.errors.FieldError: area: must be a GeoJSON Polygon or MultiPolygon
-    """
-    if not isinstance(geom, dict) or geom.get("type") not in ("Polygon", "MultiPolygon"):
-        raise FieldError(field, "must be a GeoJSON Polygon or MultiPolygon")
-    polygons = geom.get("coordinates")
-    if geom["type"] == "Polygon":
-        polygons = [polygons]
-    if not isinstance(polygons, list) or not polygons:
-        raise FieldError(f"{field}.coordinates", "must be a non-empty list of rings")
-    vertices = 0
-    clean: list[list[list[list[float]]]] = []
-    for polygon in polygons:
-        if not isinstance(polygon, list) or not polygon:
-            raise FieldError(f"{field}.coordinates", "each polygon is a non-empty list of rings")
-        rings = []
-        for ring in polygon:
-            if not isinstance(ring, list) or len(ring) < 4:
-                raise FieldError(f"{field}.coordinates", "each ring needs at least 4 positions")
-            vertices += len(ring)
-            if vertices > MAX_VERTICES:
-                raise FieldError(f"{field}.coordinates", f"more than {MAX_VERTICES} vertices")
-            rings.append([_position(p, field) for p in ring])
-            if rings[-1][0] != rings[-1][-1]:
-                raise FieldError(f"{field}.coordinates", "each ring must end where it starts")
-        clean.append(rings)
-    out = {"type": geom["type"], "coordinates": clean[0] if geom["type"] == "Polygon" else clean}
-    shp = shape(out)
-    if not shp.is_valid:
-        raise FieldError(field, f"not a valid polygon ({shapely.is_valid_reason(shp)})")
-    if shp.area == 0:
-        raise FieldError(field, "encloses no area")
-    return out
-
-
-def _position(p: Any, field: str) -> list[float]:
-    if (
-        not isinstance(p, list)
-        or len(p) not in (2, 3)
-        or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in p)
-        or not all(math.isfinite(v) for v in p)
-    ):
-        raise FieldError(f"{field}.coordinates", "positions are [longitude, latitude]")
-    lng, lat = float(p[0]), float(p[1])
-    if not (-180 <= lng <= 180 and -90 <= lat <= 90):
-        raise FieldError(f"{field}.coordinates", "longitude/latitude out of range (WGS84 degrees)")
-    return [lng, lat]
 
 
 def _services(conn: Connection, value: Any, run: dict[str, Any]) -> list[str]:

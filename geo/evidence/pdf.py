@@ -92,8 +92,10 @@ def render(
     generated_at: dt.datetime,
     version: str,
     files: Sequence[str],
+    effects: Sequence[dict[str, Any]] = (),
+    effects_png: Path | None = None,
 ) -> Path:
-    """Write the PDF to ``path``."""
+    """Write the PDF to ``path``; ``effects`` are rows of ``intervention_effects.csv``."""
     _fonts()
     st = _styles()
     names = ", ".join(s["name"] for s in ev.services) or "all services"
@@ -149,6 +151,7 @@ def render(
         KeepTogether([Paragraph("Ranked priority areas", st["h2"]), *_areas_table(ev, st)]),
         KeepTogether([Paragraph("Districts", st["h2"]), _districts_table(ev, st)]),
         KeepTogether([Paragraph("Funding request", st["h2"]), *_funding(ev, costs, selection, st)]),
+        *_effects(effects, effects_png, st),
         Paragraph("Data quality", st["h2"]),
         *[Paragraph(p, st["bullet"], bulletText="•") for p in quality(ev)],
         Paragraph("Method", st["h2"]),
@@ -238,6 +241,36 @@ def _areas_table(ev: Evidence, st: dict[str, ParagraphStyle], limit: int = 20) -
             "populations spread by area.")
     return [_table(rows, (0.4, 0.4, 1.5, 0.6, 0.7, 1.1, 0.5, 2.1), align_right=3),
             Paragraph(escape(note), st["small"])]
+
+
+def _effects(rows: Sequence[dict[str, Any]], chart: Path | None,
+             st: dict[str, ParagraphStyle]) -> list[Any]:
+    """"Did it work?": past interventions in the area, their effect and caveats."""
+    if not rows:
+        return []
+    table: list[list[Any]] = [["Intervention", "Dates", "Effect", "95 % interval",
+                               "$ per avoided report", "Caveats"]]
+    for r in rows:
+        done = r["effect_ratio"] is not None
+        table.append([
+            Paragraph(escape(r["name"]), st["cell"]), f"{r['start_date']} – {r['end_date']}",
+            f"{r['effect_ratio']:.2f}" if done else (r["evaluation_status"] or "—"),
+            f"{r['ci_low']:.2f}–{r['ci_high']:.2f}" if done else "—",
+            money(r["cost_per_avoided_report"]) if r["cost_per_avoided_report"] else "—",
+            Paragraph(escape(r["caveats"] or "—"), st["cell"]),
+        ])
+    out: list[Any] = [
+        Paragraph("Did it work? Effect of past interventions", st["h2"]),
+        _table(table, (1.4, 1.2, 0.5, 0.8, 0.8, 2.8), align_right=2),
+        Paragraph(escape(
+            "Effect: the after/before change in reports in the intervention's cells relative "
+            "to matched comparison cells (1 = no change, 0.5 = halved); difference-in-"
+            "differences, see the method notes of each evaluation. Reports measure reporting, "
+            "not the hazard itself."), st["small"]),
+    ]
+    if chart is not None:
+        out.append(Image(str(chart), width=7.3 * inch, height=7.3 * inch * _png_ratio(chart)))
+    return out
 
 
 def _districts_table(ev: Evidence, st: dict[str, ParagraphStyle]) -> Any:

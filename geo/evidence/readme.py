@@ -7,6 +7,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from geo.evidence.effects import COLUMNS as EFFECT_COLUMNS
 from geo.evidence.query import Evidence
 
 CELL_COLUMNS = {
@@ -126,6 +127,8 @@ def readme_text(ev: Evidence, components: Sequence[str], files: Sequence[str]) -
         *_columns("priority_areas.csv / .geojson (one row per area, by rank):", ordered),
         *_columns("monthly_counts.csv (one row per service and month):", MONTH_COLUMNS),
         *_columns("districts.csv (districts overlapping the area):", DISTRICT_COLUMNS),
+        *_columns("intervention_effects.csv (interventions in the area for these services, "
+                  "by start; 'Did it work?'):", EFFECT_COLUMNS),
         "Caveat: reports show where residents report. Reporting rates differ between",
         "neighbourhoods, so a cold or no-data cell is not evidence that there is no problem.",
         "",

@@ -7,7 +7,9 @@ EPSG:3857 and clipped by ``ST_AsMVTGeom``. Layers:
 - ``hotspots``: cells (layer ``hotspots``) and areas (``hotspot_areas``) of one run;
 - ``reports``: below zoom 14, counts per H3 cell (``report_cells``); from zoom 14,
   points (``report_points``), only of public services unless the caller is staff;
-- ``boundaries``: the city, district and tract polygons.
+- ``boundaries``: the city, district and tract polygons;
+- ``interventions``: what the city did where and when (the public facts only; cost
+  and the evaluation are read from the API).
 """
 
 from __future__ import annotations
@@ -51,6 +53,10 @@ FIELDS: dict[str, dict[str, dict[str, str]]] = {
     },
     "boundaries": {
         "boundaries": {"id": _NUM, "kind": _STR, "name": _STR, "code": _STR, "population": _NUM},
+    },
+    "interventions": {
+        "interventions": {"id": _NUM, "name": _STR, "programme": _STR, "services": _STR,
+                          "start_date": _STR, "end_date": _STR},
     },
 }
 
@@ -136,10 +142,11 @@ def version(conn: Connection, req: TileRequest) -> Version:
             )
         ).scalar_one()
         return Version(tag)
-    # Boundaries are few: xmin changes with any update of a row.
+    # Boundaries and interventions are few: xmin changes with any update of a row.
+    table = "interventions" if req.layer == "interventions" else "boundaries"
     tag = conn.execute(
         text("SELECT count(*) || '.' || coalesce(max(id), 0) || '.' || "
-             "coalesce(max(xmin::text::bigint), 0) FROM boundaries")
+             f"coalesce(max(xmin::text::bigint), 0) FROM {table}")
     ).scalar_one()
     return Version(tag)
 
@@ -204,6 +211,16 @@ def tile_sql(req: TileRequest, ver: Version) -> tuple[str, dict[str, object]] | 
             )
         )
         params["kind"] = req.kind
+    elif req.layer == "interventions":
+        sql = (
+            f"WITH {_ENV} SELECT " + _mvt(
+                "interventions",
+                "SELECT i.id, i.name, i.programme, array_to_string(i.services, ',') AS services, "
+                "i.start_date::text AS start_date, i.end_date::text AS end_date, "
+                f"{_geom('ST_ClipByBox2D(i.geom, env.f)')} FROM interventions i, env "
+                "WHERE i.geom && env.f",
+            )
+        )
     elif req.z >= POINTS_ZOOM:
         sql = f"WITH {_ENV} SELECT " + _mvt(
             "report_points",

@@ -7,4 +7,11 @@ from flask import Blueprint
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 # Routes register on import; one module per resource.
-from service.api import audit, exports, hotspot_runs, photos, reports  # noqa: E402,F401
+from service.api import (  # noqa: E402,F401
+    audit,
+    exports,
+    hotspot_runs,
+    interventions,
+    photos,
+    reports,
+)

@@ -1,4 +1,4 @@
-"""Data commands: ``boundaries import``, ``reports import`` and ``demo-data``."""
+"""Data commands: boundaries, reports and interventions import, and ``demo-data``."""
 
 from __future__ import annotations
 
@@ -137,3 +137,32 @@ def register(main: click.Group) -> None:
     main.add_command(boundaries)
     main.add_command(reports)
     main.add_command(demo_data)
+    main.add_command(interventions)
+
+
+@click.group()
+def interventions() -> None:
+    """What the city did, for evaluation."""
+
+
+@interventions.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--layer", help="Layer to read from a multi-layer file (GeoPackage).")
+def interventions_import(file: Path, layer: str | None) -> None:
+    """Import interventions from GeoJSON, GeoPackage, Shapefile or CSV with a WKT column.
+
+    Properties use the API's names (name, services, start_date, end_date, cost, …);
+    each intervention's evaluation is queued. All or nothing.
+    """
+    from geo.evaluation.importer import import_interventions
+
+    engine = make_engine(_settings().database_url)
+    try:
+        with engine.begin() as conn:
+            ids = import_interventions(conn, file, layer=layer)
+    except FieldError as exc:
+        raise click.ClickException(f"{exc}; nothing was imported") from exc
+    finally:
+        engine.dispose()
+    click.echo(f"imported {len(ids)} interventions (ids {', '.join(map(str, ids))}); "
+               "their evaluations are queued")

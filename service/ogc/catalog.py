@@ -17,7 +17,7 @@ from sqlalchemy import Connection
 from geo.hotspots.runs import latest_run_id
 from geo.keys import Principal
 from geo.layers import extents as feature_extents
-from geo.layers import features, report_features
+from geo.layers import features, intervention_features, report_features
 from geo.layers.extents import Extent
 from geo.layers.features import FeatureQuery, Filter, Source
 from service.errors import Problem
@@ -52,15 +52,18 @@ PROPERTIES: dict[str, dict[str, Any]] = {
     "boundaries": {
         "id": "integer", "kind": "string", "name": "string", "code": _S, "population": _I,
     },
+    "interventions": intervention_features.PROPERTY_TYPES,
 }
 FILTERS: dict[str, dict[str, Filter]] = {
     "cells": features.CELL_FILTERS,
     "areas": features.AREA_FILTERS,
     "reports": report_features.REPORT_FILTERS,
     "boundaries": features.BOUNDARY_FILTERS,
+    "interventions": intervention_features.FILTERS,
 }
 GEOMETRY = {
     "cells": "Polygon", "areas": "MultiPolygon", "reports": "Point", "boundaries": "MultiPolygon",
+    "interventions": "MultiPolygon",
 }
 
 
@@ -88,6 +91,9 @@ STATIC = {
                 "only for public categories, otherwise the centre of the report's "
                 "resolution-8 H3 cell where at least 3 people reported."),
     "boundaries": ("boundaries", "Boundaries", "City, district and tract polygons."),
+    "interventions": ("interventions", "Interventions",
+                      "What the city did where and when. Staff also see cost, funding and "
+                      "whether it worked (effect ratio and its 95 % interval)."),
 }
 
 
@@ -127,6 +133,9 @@ def source(conn: Connection, coll: Collection, q: FeatureQuery | None, who: Prin
         return features.hotspot_areas_source(coll.run_id or 0, public=not who.is_staff)
     if coll.family == "reports":
         return report_features.reports_source(conn, q, may_see_exact=who.is_staff)
+    if coll.family == "interventions":
+        return intervention_features.interventions_source(
+            staff=who.has("planner", "grant_writer"))
     return features.boundaries_source()
 
 
@@ -134,7 +143,7 @@ def feature_key(coll: Collection, feature_id: str) -> Any:
     """The database key for a ``featureId``, or None when it cannot name a feature."""
     if coll.family == "cells":
         return features.h3_key(feature_id)
-    if coll.family in ("areas", "boundaries"):
+    if coll.family in ("areas", "boundaries", "interventions"):
         return int(feature_id) if re.fullmatch(r"[0-9]{1,9}", feature_id) else None
     # No stored id holds a NUL, and PostgreSQL could not even compare one.
     return feature_id if 0 < len(feature_id) <= 32 and "\x00" not in feature_id else None
@@ -150,6 +159,8 @@ def extents(conn: Connection, colls: list[Collection]) -> dict[str, Extent]:
             out[c.id] = by_run.get(c.run_id or 0, Extent())
         elif c.family == "reports":
             out[c.id] = feature_extents.reports_extent(conn)
+        elif c.family == "interventions":
+            out[c.id] = intervention_features.interventions_extent(conn)
         else:
             out[c.id] = feature_extents.boundaries_extent(conn)
     return out

@@ -22,6 +22,7 @@ from geo.hotspots.runs import latest_run_id
 from geo.layers import extents as feature_extents
 from geo.layers import features, tiles
 from geo.layers.extents import Extent
+from geo.layers.intervention_features import interventions_extent
 from service.auth import principal
 from service.db import read_engine
 from service.errors import Problem
@@ -32,7 +33,8 @@ from service.tiles import bp
 MVT = "application/vnd.mapbox-vector-tile"
 LAYERS = tuple(tiles.FIELDS)
 #: Query parameters each layer takes (anything else is a 400).
-PARAMS = {"hotspots": {"run"}, "reports": {"service", "since", "until"}, "boundaries": {"kind"}}
+PARAMS = {"hotspots": {"run"}, "reports": {"service", "since", "until"}, "boundaries": {"kind"},
+          "interventions": set()}
 MAX_AGE = 60  # seconds a client may reuse a tile before revalidating (a 304 is cheap)
 WORLD = (-180.0, -85.0511, 180.0, 85.0511)
 _ERRORS = {400: "Invalid z, x, y or parameter (named in the message)", 401: "Invalid API key",
@@ -169,6 +171,8 @@ def _bounds(layer: str, run_id: int | None) -> tuple[float, float, float, float]
             extent = extents.get(run or 0, Extent())
         elif layer == "reports":
             extent = feature_extents.reports_extent(conn)
+        elif layer == "interventions":
+            extent = interventions_extent(conn)
         else:
             extent = feature_extents.boundaries_extent(conn)
     return extent.bbox or WORLD

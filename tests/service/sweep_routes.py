@@ -18,6 +18,10 @@ GETS: dict[str, list[str]] = {
     "/api/v1/exports/<int:export_id>/download": [
         "/api/v1/exports/{export}/download?expires=1&signature=00"],
     "/api/v1/hotspot-runs": ["/api/v1/hotspot-runs"],
+    "/api/v1/interventions": ["/api/v1/interventions"],
+    "/api/v1/interventions/<int:intervention_id>": ["/api/v1/interventions/999999"],
+    "/api/v1/interventions/<int:intervention_id>/evaluation": [
+        "/api/v1/interventions/999999/evaluation"],
     "/api/v1/hotspot-runs/<int:run_id>": ["/api/v1/hotspot-runs/{run}"],
     "/api/v1/hotspot-runs/<int:run_id>/areas": ["/api/v1/hotspot-runs/{run}/areas"],
     "/api/v1/hotspot-runs/<int:run_id>/cells": ["/api/v1/hotspot-runs/{run}/cells"],
@@ -46,7 +50,8 @@ GETS: dict[str, list[str]] = {
         "/ogc/collections/hotspot-run-{run}/items?limit=1000",
         "/ogc/collections/hotspot-run-{run}/items?limit=1000&f=html",
         "/ogc/collections/hotspot-areas/items?limit=1000",
-        "/ogc/collections/hotspots/items?bbox={box}&limit=1000"],
+        "/ogc/collections/hotspots/items?bbox={box}&limit=1000",
+        "/ogc/collections/interventions/items?bbox={box}&limit=1000"],
     "/ogc/collections/<collection_id>/items/<feature_id>": [
         "/ogc/collections/reports/items/{rid}", "/ogc/collections/reports/items/{rid}?f=html",
         "/ogc/collections/hotspot-run-{run}/items/{cell}"],
@@ -80,7 +85,7 @@ GETS: dict[str, list[str]] = {
     "/tiles/<layer>/<z>/<x>/<y>.mvt": [
         "/tiles/reports/{t9}.mvt", "/tiles/reports/{t12}.mvt", "/tiles/reports/{t16}.mvt",
         "/tiles/reports/{t12}.mvt?service=lead_paint", "/tiles/hotspots/{t12}.mvt?run={run}",
-        "/tiles/hotspots/{t16}.mvt?run={run}"],
+        "/tiles/hotspots/{t16}.mvt?run={run}", "/tiles/interventions/{t12}.mvt"],
 }
 
 #: (method, rule) → (URL template, JSON body) requests that write. They run after the
@@ -95,6 +100,15 @@ WRITES: dict[tuple[str, str], list[tuple[str, Any]]] = {
     ("POST", "/api/v1/photos"): [("/api/v1/photos", None)],
     ("POST", "/api/v1/exports"): [("/api/v1/exports", {"area": {"boundary_id": 999999}})],
     ("POST", "/api/v1/hotspot-runs"): [("/api/v1/hotspot-runs", {"services": ["lead_paint"]})],
+    ("POST", "/api/v1/interventions"): [("/api/v1/interventions", {
+        "name": "Sweep", "services": ["lead_paint"], "radius_m": 50, "start_date": "2025-01-01",
+        "end_date": "2025-01-02", "geometry": {"type": "Point", "coordinates": [0, 0]}})],
+    ("PATCH", "/api/v1/interventions/<int:intervention_id>"): [
+        ("/api/v1/interventions/999999", {"notes": "x"})],
+    ("DELETE", "/api/v1/interventions/<int:intervention_id>"): [
+        ("/api/v1/interventions/999999", None)],
+    ("POST", "/api/v1/interventions/<int:intervention_id>/evaluation"): [
+        ("/api/v1/interventions/999999/evaluation", {})],
     ("POST", "/open311/v2/requests.<fmt>"): [("/open311/v2/requests.json", "open311_beside")],
     # The catch-all answers 404/405 for every method; GET is swept above.
     ("POST", "/open311/v2/"): [("/open311/v2/", None)],

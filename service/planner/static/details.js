@@ -110,9 +110,27 @@ export function showComparedCell(panel, idA, idB, props) {
   show(panel, `Cell ${change}`, h3, table);
 }
 
+const INTERVENTION_FIELDS = ["name", "programme", "services", "start_date", "end_date", "cost",
+  "funding_source", "id"];
+const EVALUATION_FIELDS = ["status", "effect_ratio", "ci_low", "ci_high", "p_value",
+  "treated_cells", "control_cells", "cost_per_avoided_report"];
+
+/** Show an intervention and, when it could be read, whether it worked. */
+export function showIntervention(panel, props, evaluation) {
+  const nodes = [fieldList(props, INTERVENTION_FIELDS)];
+  if (evaluation) {
+    nodes.push(heading("h3", "Did it work?"), fieldList(evaluation, EVALUATION_FIELDS, "evaluation."));
+    const caveats = document.createElement("ul");
+    caveats.className = "caveats";
+    for (const text of evaluation.caveats || []) caveats.append(heading("li", text));
+    nodes.push(caveats);
+  }
+  show(panel, props.name || "Intervention", ...nodes);
+}
+
 /** Back to the hint. */
 export function clearDetails(panel) {
-  const hint = heading("p", "Click a cell, an area or a district on the map.");
+  const hint = heading("p", "Click a cell, an area, a district or an intervention on the map.");
   hint.className = "muted";
   show(panel, "Details", hint);
 }

@@ -12,7 +12,8 @@ const EMPTY = { type: "FeatureCollection", features: [] };
 const NONE = ["==", ["get", "h3"], ""];
 
 /** Layers a click can select, topmost first. */
-export const CLICKABLE = ["compare-cells", "hotspot-cells", "hotspot-nodata", "boundaries-fill"];
+export const CLICKABLE = ["interventions-fill", "compare-cells", "hotspot-cells", "hotspot-nodata",
+  "boundaries-fill"];
 
 /** Map checkbox names (data-layer in the page) to the layers they switch. */
 export const LAYER_GROUPS = {
@@ -21,7 +22,9 @@ export const LAYER_GROUPS = {
   areas: ["hotspot-areas"],
   boundaries: ["boundaries-fill", "boundaries-line", "boundaries-city"],
   reports: ["reports-cells", "reports-points"],
+  interventions: ["interventions-fill", "interventions-line"],
 };
+const INTERVENTION = "#6a3d9a";
 const RUN_LAYERS = [...LAYER_GROUPS.cells, ...LAYER_GROUPS.areas];
 
 /** A style with a plain background and nothing to download: no tiles, glyphs or sprite. */
@@ -93,6 +96,17 @@ export function addLayers(map) {
     id: "boundaries-city", type: "line", source: "boundaries",
     filter: ["==", ["get", "kind"], "city"],
     paint: { "line-color": "#222222", "line-width": 2.5 },
+  });
+
+  // What the city did: footprints over the cells, outlined so the bins stay readable.
+  map.addSource("interventions", { type: "geojson", data: EMPTY });
+  map.addLayer({
+    id: "interventions-fill", type: "fill", source: "interventions",
+    paint: { "fill-color": INTERVENTION, "fill-opacity": 0.12 },
+  });
+  map.addLayer({
+    id: "interventions-line", type: "line", source: "interventions",
+    paint: { "line-color": INTERVENTION, "line-width": 2, "line-dasharray": [2, 1] },
   });
 
   // A clicked district or compared cell (a clicked run cell uses "selected-cell").

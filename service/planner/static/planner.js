@@ -174,6 +174,7 @@ async function start() {
     return;
   }
   runMap.loadReportsLayer();
+  runMap.loadInterventions();  // with the key: staff also get cost and the evaluation
   poll();
 }
 

@@ -2,7 +2,9 @@
 
 import { authHeaders, isOwnUrl, requestJSON } from "./api.js";
 import { compareRuns, describeComparison } from "./compare.js";
-import { clearDetails, showBoundary, showCell, showComparedCell } from "./details.js";
+import {
+  clearDetails, showBoundary, showCell, showComparedCell, showIntervention,
+} from "./details.js";
 import {
   CLICKABLE, addLayers, addReportsLayer, applyLayerToggles, baseStyle, bboxOf, filterReports,
   selectCell, setRunSource,
@@ -182,6 +184,15 @@ export function createRunMap(maplibregl, state) {
       const feature = collection.features.find((f) => f.properties.h3 === hit.properties.h3);
       showComparedCell(panel, runA, runB, feature.properties);
       map.getSource("selection").setData(feature);
+    } else if (hit.layer.id === "interventions-fill") {
+      map.getSource("selection").setData({ type: "Feature", geometry: hit.geometry, properties: {} });
+      let evaluation = null;
+      try {
+        evaluation = await requestJSON(`/api/v1/interventions/${hit.properties.id}/evaluation`);
+      } catch (err) {
+        mapMessage(`Evaluation not loaded: ${err.message}`);
+      }
+      showIntervention(panel, hit.properties, evaluation);
     } else if (hit.layer.id === "boundaries-fill") {
       showBoundary(panel, hit.properties);
       map.getSource("selection").setData({ type: "Feature", geometry: hit.geometry, properties: {} });
@@ -208,6 +219,17 @@ export function createRunMap(maplibregl, state) {
       if (!state.runA) fitOnce(bboxOf(boundaries), "boundaries");
     } catch (err) {
       $("layers-msg").textContent = `Districts not loaded: ${err.message}`;
+    }
+  }
+
+  /** What the city did, from OGC API Features (staff see cost; few footprints: one page). */
+  async function loadInterventions() {
+    try {
+      const found = await requestJSON("/ogc/collections/interventions/items?limit=10000");
+      await mapLoaded;
+      map.getSource("interventions").setData(found);
+    } catch (err) {
+      $("layers-msg").textContent = `Interventions not loaded: ${err.message}`;
     }
   }
 
@@ -249,6 +271,7 @@ export function createRunMap(maplibregl, state) {
     showComparison,
     rememberInUrl,
     loadBoundaries,
+    loadInterventions,
     loadReportsLayer,
     /** Point the reports layer at the filters' service and period. */
     refilterReports: () => {

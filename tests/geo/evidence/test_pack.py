@@ -247,3 +247,39 @@ def test_page_one_rendered_for_a_human_to_look_at(packed):
     png = target.with_suffix(".png")
     assert png.stat().st_size > 20_000
     assert len(PdfReader(pack / "evidence.pdf").pages) >= 2
+
+
+@pytest.fixture(scope="module")
+def with_intervention(city, engine, tmp_path_factory):
+    """A drain-clearing programme on the growing cluster, evaluated, and a pack after it."""
+    from geo.evaluation import evaluate, interventions
+
+    with engine.begin() as conn:
+        iid = interventions.create(conn, {
+            "name": "Cluster drain clearing", "services": ["flooding"], "cost": 40_000,
+            "geometry": PLACES["evidence-pack"].rect(500, 500, 1300, 1300),
+            "start_date": "2025-07-01", "end_date": "2025-07-31", "pre_months": 6,
+            "post_months": 4})
+    assert evaluate.run(engine, iid, 1) == "succeeded"
+    row, pack = render(engine, tmp_path_factory,
+                       {"area": {"boundary_id": city.city_id}, "run": city.run_id})
+    return iid, pack
+
+
+def test_the_pack_says_whether_past_interventions_worked(with_intervention, engine):
+    iid, pack = with_intervention
+    with engine.connect() as conn:
+        result = conn.execute(text("SELECT result FROM intervention_evaluations "
+                                   "WHERE intervention_id = :i"), {"i": iid}).scalar_one()
+    with open(pack / "data" / "intervention_effects.csv", newline="") as fh:
+        rows = {int(r["intervention_id"]): r for r in csv.DictReader(fh)}
+    row = rows[iid]
+    assert row["name"] == "Cluster drain clearing" and row["evaluation_status"] == "succeeded"
+    for key in ("effect_ratio", "ci_low", "ci_high", "treated_cells", "control_cells"):
+        assert (float(row[key]) if row[key] else None) == result[key], key
+    assert float(row["treated_pre_rate"]) == result["groups"]["treated"]["pre_rate"]
+    assert row["caveats"].split(" | ") == result["caveats"]
+    text_ = "\n".join(pdf_text(pack / "evidence.pdf"))
+    assert "Did it work?" in text_ and "Cluster drain clearing" in text_
+    charted = bool(row["treated_pre_rate"] and row["control_pre_rate"])
+    assert (pack / "figures" / "intervention_effects.png").is_file() == charted

@@ -314,3 +314,31 @@ def test_a_key_typed_in_signs_in_and_a_grant_writer_cannot_run(
         "grant_writer"
     ]
     assert api_keys["grant_writer"] not in tab.url
+
+
+def test_interventions_are_drawn_and_a_click_says_whether_it_worked(
+        page: Page, live_server: str, city: PlannerCity, engine: Any) -> None:
+    from geo.evaluation import evaluate, interventions
+
+    lat, lng = h3.cell_to_latlng(city.cold_cell)
+    with engine.begin() as conn:
+        iid = interventions.create(conn, {
+            "name": "Map drain clearing", "programme": "Stormwater", "services": ["flooding"],
+            "geometry": {"type": "Point", "coordinates": [lng, lat]}, "radius_m": 120,
+            "start_date": "2025-03-01", "end_date": "2025-03-31", "cost": 5000})
+    try:
+        assert evaluate.run(engine, iid, 1) == "succeeded"
+        page.goto(f"{live_server}/planner/?run={city.run_a}")
+        _wait_for_layer(page, "hotspot-cells")
+        _wait_for_layer(page, "interventions-fill")
+        _click_cell(page, city.cold_cell)
+        details = page.locator("#details")
+        details.locator('[data-field="evaluation.status"]').wait_for()
+        assert details.locator('[data-field="name"]').inner_text() == "Map drain clearing"
+        assert details.locator('[data-field="cost"]').inner_text() == "5000"
+        assert details.locator('[data-field="evaluation.status"]').inner_text() == "succeeded"
+        assert "Did it work?" in details.inner_text()
+        assert "not the hazard" in details.inner_text()  # the caveats are listed
+    finally:
+        with engine.begin() as conn:
+            interventions.delete(conn, iid)
