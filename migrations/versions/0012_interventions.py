@@ -3,8 +3,8 @@
 What the city did (where, when, for which services, at what cost) and the
 latest answer to whether it changed the reports, for issue 10.
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-07 22:00:00
 """
 import sqlalchemy as sa
@@ -12,8 +12,8 @@ from alembic import op
 from geoalchemy2 import Geometry
 from sqlalchemy.dialects import postgresql
 
-revision = "0010"
-down_revision = "0009"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
