@@ -135,4 +135,5 @@ def install(app: Flask) -> None:
                     text("SELECT count(*) FROM outbox WHERE dispatched_at IS NULL")
                 ).scalar_one()
             )
-        return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
+        # content_type, not mimetype: Flask would append a second "; charset=utf-8".
+        return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
