@@ -12,9 +12,11 @@ from typing import Any
 
 import psycopg
 from flask import Flask, Response, current_app, g, json, request
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
+
+from service import error_messages
 
 log = logging.getLogger("civicpulse.errors")
 
@@ -104,18 +106,24 @@ def field_path(loc: tuple[Any, ...]) -> str:
     return out or "body"
 
 
-def from_validation(exc: ValidationError, status: int = 422, prefix: str = "") -> Problem:
-    """Turn a pydantic error into a Problem whose message names each field."""
-    errors = []
+def from_validation(exc: ValidationError, status: int = 422, prefix: str = "",
+                    model: type[BaseModel] | None = None) -> Problem:
+    """Turn a pydantic error into a Problem whose message names each field and its rule.
+
+    ``model`` is what was validated: with it, a range names both of its bounds.
+    """
+    errors: list[dict[str, Any]] = []
     for err in exc.errors(include_url=False, include_input=False):
         loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        if model is not None:
+            loc = error_messages.locate(model, loc)[1]
         name = field_path(((prefix,) if prefix else ()) + loc)
-        msg = err["msg"]
-        if err["type"] == "extra_forbidden":
-            msg = "unknown field"
-        elif msg.startswith("Value error, "):
-            msg = msg[len("Value error, "):]
-        errors.append({"field": name, "message": msg})
+        text = error_messages.message(err, model, loc)
+        if errors and errors[-1]["field"] == name:
+            # One value failing each member of a union: one message listing what it may be.
+            errors[-1]["message"] += " or " + text.removeprefix("must be ")
+            continue
+        errors.append({"field": name, "message": text})
     first = errors[0] if errors else {"field": "body", "message": "invalid"}
     detail = f"{first['field']}: {first['message']}"
     if len(errors) > 1:

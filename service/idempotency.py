@@ -22,8 +22,9 @@ Rules (the policy published in /openapi.json):
 - Scope: API key id + method + path + key. Fingerprint: SHA-256 of content type
   and raw body.
 - Same key and body after completion → the stored status and body, with
-  ``Idempotent-Replayed: true``. Another body → 422. Still running (claimed in
-  the last 60 s) → 409 with ``Retry-After``.
+  ``Idempotent-Replayed: true`` and every ``"replayed"`` flag in the body set to
+  true. Another body → 422. Still running (claimed in the last 60 s) → 409 with
+  ``Retry-After``.
 - Stored outcomes: JSON 2xx and 409 (a business conflict, which a retry must
   see again). Every other outcome — input errors (400/413/415/422), auth (401/403),
   404, and 5xx (whose transaction rolled back) — releases the key, so a corrected
@@ -46,7 +47,7 @@ from dataclasses import dataclass
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Response, current_app, g, request
+from flask import Response, current_app, g, json, request
 from sqlalchemy import Connection
 
 from geo import idempotency as records
@@ -128,10 +129,39 @@ def _stored(resp: Response) -> dict[str, Any]:
     return {"headers": headers, "body": resp.get_data(as_text=True)}
 
 
+def _mark_replayed(doc: Any) -> Any:
+    """``doc`` with every boolean ``replayed`` flag set to true.
+
+    The stored body says what the first request did ("replayed": false, it wrote the
+    report); a replay wrote nothing, so the body must agree with the header. Nested
+    flags (a batch's items) are set too.
+
+    >>> _mark_replayed({"id": 1, "replayed": False, "items": [{"replayed": False}]})
+    {'id': 1, 'replayed': True, 'items': [{'replayed': True}]}
+    """
+    if isinstance(doc, dict):
+        return {k: True if k == "replayed" and isinstance(v, bool) else _mark_replayed(v)
+                for k, v in doc.items()}
+    if isinstance(doc, list):
+        return [_mark_replayed(item) for item in doc]
+    return doc
+
+
+def _replay_body(body: str) -> str:
+    """The stored body text with its ``replayed`` flags set (unchanged if it has none)."""
+    if '"replayed"' not in body:
+        return body
+    try:
+        doc = json.loads(body)
+    except ValueError:  # stored outcomes are JSON; keep anything else as it was
+        return body
+    return json.dumps(_mark_replayed(doc))
+
+
 def _replay(found: records.Existing) -> Response:
-    """The stored outcome again, marked as a replay."""
+    """The stored outcome again, marked as a replay in its header and its body."""
     stored = found.response or {}
-    resp = Response(stored.get("body", ""), status=found.status_code or 200)
+    resp = Response(_replay_body(stored.get("body", "")), status=found.status_code or 200)
     for k, v in stored.get("headers", {}).items():
         resp.headers[k] = v
     resp.headers[REPLAYED_HEADER] = "true"

@@ -35,8 +35,20 @@ def loggable_path(path: str) -> str:
     return _SECRET_SEGMENT.sub(hashed, path)
 
 
+#: Attributes every LogRecord has; anything else on a record came from ``extra=``.
+_RECORD_ATTRS = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+
+#: The loggers of everything our processes run: our code, RQ's worker and scheduler,
+#: and Python's warnings (otherwise printed to stderr as plain text).
+JSON_LOGGERS = ("civicpulse", "rq", "py.warnings")
+
+
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line, so log shippers need no parsing rules."""
+    """One JSON object per line, so log shippers need no parsing rules.
+
+    Fields passed with ``extra=`` (``request_id``, ``job_id``, ``status`` …) become
+    keys of the object.
+    """
 
     def format(self, record: logging.LogRecord) -> str:
         """Render ``record`` as JSON."""
@@ -46,25 +58,30 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
-        for key in ("request_id", "method", "path", "status", "duration_ms", "job_id"):
-            value = getattr(record, key, None)
-            if value is not None:
-                out[key] = value
+        for key, value in vars(record).items():
+            if key not in _RECORD_ATTRS and not key.startswith("_") and value is not None:
+                out.setdefault(key, value)
         if record.exc_info:
             out["exc"] = self.formatException(record.exc_info)
-        return json.dumps(out)
+        return json.dumps(out, default=str)
 
 
 def configure_logging(level: int = logging.INFO) -> None:
-    """Send every ``civicpulse`` logger to stderr as JSON lines (idempotent)."""
-    root = logging.getLogger("civicpulse")
-    if any(isinstance(h.formatter, JsonFormatter) for h in root.handlers):
-        return
+    """Send our loggers, RQ's and Python's warnings to stderr as JSON lines (idempotent).
+
+    RQ adds plain-text handlers of its own to a logger that has none in its
+    hierarchy when a worker starts; with ours in place it adds none.
+    """
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
-    root.addHandler(handler)
-    root.setLevel(level)
-    root.propagate = False
+    for name in JSON_LOGGERS:
+        logger = logging.getLogger(name)
+        if any(isinstance(h.formatter, JsonFormatter) for h in logger.handlers):
+            continue
+        logger.addHandler(handler)
+        logger.setLevel(level)
+        logger.propagate = False
+    logging.captureWarnings(True)
 
 
 def install(app: Flask) -> None:
@@ -139,4 +156,5 @@ def install(app: Flask) -> None:
                     text("SELECT count(*) FROM outbox WHERE dispatched_at IS NULL")
                 ).scalar_one()
             )
-        return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
+        # content_type, not mimetype: Flask would append a second "; charset=utf-8".
+        return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)

@@ -27,7 +27,7 @@ def validate(model: type[BaseModel], data: Any, *, prefix: str = "", status: int
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise from_validation(exc, status=status, prefix=prefix) from None
+        raise from_validation(exc, status=status, prefix=prefix, model=model) from None
 
 
 def query_args(model: type[BaseModel]) -> Any:

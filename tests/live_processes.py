@@ -14,7 +14,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,32 +50,55 @@ def run_cli(args: list[str], env: dict[str, str], cwd: Path, timeout: float = 30
 
 
 @dataclass
-class Served:
-    """A running ``civicpulse serve``: its base URL and the file holding its output."""
+class Running:
+    """A ``civicpulse`` process started by :func:`running`, and the file holding its output."""
 
-    base: str
+    proc: subprocess.Popen[bytes]
     log: Path
 
     def lines(self) -> list[str]:
-        """Every line the server wrote so far (stdout and stderr together)."""
+        """Every line the process wrote so far (stdout and stderr together)."""
         return self.log.read_text(encoding="utf-8", errors="replace").splitlines()
+
+
+@contextmanager
+def running(args: list[str], env: dict[str, str], cwd: Path, log_name: str
+            ) -> Iterator[Running]:
+    """``civicpulse <args>`` in the background until the block ends, then SIGTERM (as a
+    service manager stops it) and a wait for it to finish."""
+    log = cwd / log_name
+    with log.open("wb") as out:
+        proc = subprocess.Popen([str(CLI), *args], env=env, cwd=cwd, stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        yield Running(proc, log)
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+@dataclass
+class Served(Running):
+    """A running ``civicpulse serve`` and its base URL."""
+
+    base: str = ""
 
 
 @contextmanager
 def served(env: dict[str, str], cwd: Path, workers: int = 1) -> Iterator[Served]:
     """``civicpulse serve`` on a free port until the block ends; fails if never ready."""
     port = free_port()
-    log = cwd / "serve.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [str(CLI), "serve", "--port", str(port), "--workers", str(workers)],
-            env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-    server = Served(f"http://127.0.0.1:{port}", log)
-    try:
+    args = ["serve", "--port", str(port), "--workers", str(workers)]
+    with running(args, env, cwd, "serve.log") as proc:
+        server = Served(proc.proc, proc.log, f"http://127.0.0.1:{port}")
         deadline = time.monotonic() + READY_SECONDS
         while True:
-            if proc.poll() is not None:
+            if proc.proc.poll() is not None:
                 raise AssertionError("the server exited:\n" + "\n".join(server.lines()[-30:]))
             try:
                 if httpx.get(f"{server.base}/readyz", timeout=2).status_code == 200:
@@ -87,11 +110,12 @@ def served(env: dict[str, str], cwd: Path, workers: int = 1) -> Iterator[Served]
                                      + "\n".join(server.lines()[-30:]))
             time.sleep(0.2)
         yield server
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+
+
+def wait_for(condition: Callable[[], bool], what: str, seconds: float = 60) -> None:
+    """Poll ``condition`` until it holds; fail naming ``what`` after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {seconds:.0f} s")
+        time.sleep(0.2)

@@ -91,12 +91,17 @@ def relay_forever(
     engine: Engine, redis_conn: Redis, stop: threading.Event, interval: float = 1.0
 ) -> None:
     """Relay every ``interval`` seconds until ``stop`` is set; outages only delay it."""
+    log.info("outbox relay started, a pass every %s s", interval, extra={"interval_s": interval})
     while not stop.is_set():
         try:
-            relay_all(engine, redis_conn)
+            moved = relay_all(engine, redis_conn)
         except Exception:  # noqa: BLE001 - e.g. the database restarting; try again shortly
             log.exception("outbox relay pass failed")
+        else:
+            if moved:
+                log.info("relayed %d job(s) to RQ", moved, extra={"jobs": moved})
         stop.wait(interval)
+    log.info("outbox relay stopped")
 
 
 class RelayThread(threading.Thread):

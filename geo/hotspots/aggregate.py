@@ -19,6 +19,7 @@ a rebuilt day, so both tables always describe the same reports.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from sqlalchemy import Connection, text
 
@@ -93,11 +94,18 @@ _WEEKS = f"""
 """
 
 
-def refresh(conn: Connection, *, full: bool = False) -> int:
+def _quiet(_step: str) -> None:
+    return None
+
+
+def refresh(conn: Connection, *, full: bool = False,
+            progress: Callable[[str], None] = _quiet) -> int:
     """Bring ``report_cell_days`` and its weeks up to date; returns the day rows written.
 
     Runs in the caller's transaction. Concurrent refreshes serialise on an
     advisory lock, so two workers never rebuild the same groups at once.
+    ``progress`` is called with each step done: ``"locked"`` (the wait behind
+    another refresh is over), ``"days"`` and ``"weeks"`` (those tables rebuilt).
 
     Example, on a database connection (not run as a doctest)::
 
@@ -105,6 +113,7 @@ def refresh(conn: Connection, *, full: bool = False) -> int:
             refresh(conn)
     """
     conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('report_cell_days'))"))
+    progress("locked")
     started, horizon = conn.execute(text(f"SELECT now(), ({_HORIZON})")).one()
     state = conn.execute(
         text("SELECT refreshed_at, horizon FROM aggregate_state "
@@ -121,6 +130,7 @@ def refresh(conn: Connection, *, full: bool = False) -> int:
         # A rebuilt table has no statistics until autovacuum comes by (never, where it
         # is off): the planner then took 5 rows per service and sorted runs' reads on disk.
         conn.execute(text("ANALYZE report_cell_days"))
+        progress("days")
         conn.execute(text("TRUNCATE report_cell_weeks"))
         conn.execute(text(
             f"INSERT INTO report_cell_weeks {_WEEKS.format(source='report_cell_days d')} "
@@ -129,7 +139,8 @@ def refresh(conn: Connection, *, full: bool = False) -> int:
         conn.execute(text("ANALYZE report_cell_weeks"))
     else:
         last_at, last_horizon = state
-        written = _refresh_changed(conn, last_horizon, last_at - LOOKBACK)
+        written = _refresh_changed(conn, last_horizon, last_at - LOOKBACK, progress)
+    progress("weeks")
     conn.execute(
         text(
             "INSERT INTO aggregate_state (name, refreshed_at, horizon) "
@@ -141,7 +152,8 @@ def refresh(conn: Connection, *, full: bool = False) -> int:
     return written
 
 
-def _refresh_changed(conn: Connection, horizon: int | None, since: dt.datetime) -> int:
+def _refresh_changed(conn: Connection, horizon: int | None, since: dt.datetime,
+                     progress: Callable[[str], None]) -> int:
     """Rebuild the (service, day) groups holding reports written at or after ``horizon``.
 
     Without a horizon (the first refresh after the migration that added it), rows
@@ -156,6 +168,7 @@ def _refresh_changed(conn: Connection, horizon: int | None, since: dt.datetime) 
     if not conn.execute(
         text(f"SELECT EXISTS (SELECT 1 FROM reports WHERE {changed})"), params
     ).scalar():
+        progress("days")
         return 0
     groups = conn.execute(
         text(
@@ -197,6 +210,7 @@ def _refresh_changed(conn: Connection, horizon: int | None, since: dt.datetime) 
         )
     rows = GROUPS_SQL.replace("FROM reports r", f"FROM {source}").format(where="")
     written = conn.execute(text(f"INSERT INTO report_cell_days {rows}")).rowcount
+    progress("days")
     _refresh_weeks(conn)
     conn.execute(text("DROP TABLE touched"))
     return int(written)

@@ -70,6 +70,10 @@ def _most_common(labels: list[str | None]) -> str | None:
     return max(named, key=named.count) if named else None
 
 
+#: Percent done after each step of the aggregate refresh (reading the cells is 20).
+AGGREGATE_PROGRESS = {"locked": 5, "days": 12, "weeks": 18}
+
+
 def _noop(_percent: int, _step: str) -> None:
     return None
 
@@ -192,8 +196,11 @@ def _analyse_and_publish(
         timings[name] = round(now - clock, 4)
         clock = now
 
+    # The refresh can be most of a run (a first full rebuild, or a wait behind another
+    # worker's refresh): it reports its steps so a reader does not watch 1 % for long.
     with _fast_commit(engine) as conn:
-        aggregate.refresh(conn)
+        aggregate.refresh(conn, progress=lambda step: _report(
+            engine, run_id, progress, AGGREGATE_PROGRESS[step], f"aggregate {step}"))
         needs_twin = public.needed(conn, params)
     lap("aggregate_refresh")
     staff = _analyse(engine, run_id, params, progress, today, lap)

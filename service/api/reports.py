@@ -131,7 +131,7 @@ def _prepare_item(item: Any, services: dict[str, Any], who: Principal) -> dict[s
     try:
         body = ReportIn.model_validate(item)
     except ValidationError as exc:
-        first = from_validation(exc).errors[0]
+        first = from_validation(exc, model=ReportIn).errors[0]
         raise FieldError(first["field"], first["message"]) from None
     if body.client_id is None:
         raise FieldError("client_id", "required for every report in a batch")

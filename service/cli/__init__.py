@@ -133,7 +133,8 @@ def serve(host: str, port: int, workers: int) -> None:
         "--worker-class", "gthread", "--threads", "4", "--graceful-timeout", "20",
         # No gunicorn access log: it writes query strings and Open311 tracking tokens.
         # The app's own JSON access log (service.observability) has the request id
-        # and hashes secrets.
+        # and hashes secrets. gunicorn's own lines are JSON too (service.gunicorn_logging).
+        "--logger-class", "service.gunicorn_logging.JsonLogger",
     ]
     os.execvp(argv[0], argv)
 

@@ -17,6 +17,7 @@ from geo.db import make_engine
 from geo.errors import FieldError
 from geo.evidence import exports
 from geo.evidence.params import FORMATS, resolve
+from service.cli.common import service_codes
 from service.cli.common import settings as _settings
 
 
@@ -61,8 +62,8 @@ def _unit_costs(values: tuple[str, ...]) -> dict[str, float]:
 @click.command("export")
 @click.option("--area", required=True,
               help="city, a boundary id (12 or boundary:12), or a GeoJSON polygon file.")
-@click.option("--service", "services", multiple=True,
-              help="Service code (repeat); default: the run's.")
+@click.option("--services", "--service", "services", multiple=True, metavar="CODES",
+              help="Service codes, comma-separated or repeated; default: the run's.")
 @click.option("--since", help="First day, YYYY-MM-DD (default: the run's).")
 @click.option("--until", help="Day after the last, YYYY-MM-DD (default: the run's).")
 @click.option("--run", "run", default="latest", show_default=True, help="Hotspot run id or latest.")
@@ -83,7 +84,7 @@ def export(area: str, services: tuple[str, ...], since: str | None, until: str |
             request: dict[str, Any] = {"area": _area(conn, area),
                                        "run": int(run) if run.isdigit() else run}
             if services:
-                request["services"] = list(services)
+                request["services"] = service_codes(*services)
             for key, value in (("since", since), ("until", until), ("budget", budget)):
                 if value is not None:
                     request[key] = value

@@ -25,7 +25,10 @@ def hotspots() -> None:
 @hotspots.command("run")
 @click.option("--resolution", type=int, default=9, show_default=True, help="H3 resolution")
 @click.option("--rings", default="1", show_default=True, help="K rings, or 'auto'")
-@click.option("--category", "categories", multiple=True, help="Service code; repeat for more")
+@click.option("--services", "services", multiple=True, metavar="CODES",
+              help="Service codes, comma-separated or repeated (default: all)")
+@click.option("--category", "category", multiple=True, hidden=True,
+              deprecated="Use --services, the API's word for it.")
 @click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="First day (inclusive)")
 @click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Last day (exclusive)")
 @click.option("--half-life-days", type=float, help="Recency decay; none if absent")
@@ -34,17 +37,18 @@ def hotspots() -> None:
 @click.option("--time-step", type=click.Choice(["week", "month"]), default="week")
 @click.option("--wait", is_flag=True, help="Run here and wait, instead of queueing it")
 def hotspots_run(
-    resolution: int, rings: str, categories: tuple[str, ...], since: dt.datetime | None,
+    resolution: int, rings: str, services: tuple[str, ...], category: tuple[str, ...],
+    since: dt.datetime | None,
     until: dt.datetime | None, half_life_days: float | None, boundary_id: int | None,
     measure: str, time_step: str, wait: bool,
 ) -> None:
     """Queue a hotspot run (a worker runs it), or with --wait run it now and print the result."""
     from geo.hotspots.engine import execute
     from geo.hotspots.runs import create_run, get_run
-    from service.cli.common import settings
+    from service.cli.common import service_codes, settings
 
     raw = {
-        "services": list(categories), "resolution": resolution,
+        "services": service_codes(*services, *category), "resolution": resolution,
         "rings": rings, "since": since.date() if since else None,
         "until": until.date() if until else None, "half_life_days": half_life_days,
         "boundary_id": boundary_id, "measure": measure, "time_step": time_step,

@@ -20,7 +20,11 @@ def test_request_id_is_echoed(client):
 
 def test_metrics_exposes_requests_and_queues(client, api_keys):
     client.get("/healthz")
-    body = client.get("/metrics", headers=api_keys.headers("admin")).get_data(as_text=True)
+    resp = client.get("/metrics", headers=api_keys.headers("admin"))
+    body = resp.get_data(as_text=True)
+    # Prometheus' exposition type, its charset said once.
+    assert resp.headers["Content-Type"].startswith("text/plain; version=")
+    assert resp.headers["Content-Type"].count("charset") == 1
     assert "civicpulse_http_requests_total" in body
     assert 'civicpulse_queue_depth{queue="analysis"}' in body
     assert "civicpulse_outbox_pending" in body

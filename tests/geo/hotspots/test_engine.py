@@ -192,3 +192,23 @@ def test_a_cluster_appearing_in_the_final_week_is_a_new_hot_spot(engine):
         ).one()
     assert gi_bin == 3
     assert trend == "new_hot_spot"
+
+
+def test_progress_moves_through_the_aggregate_refresh(city):
+    """A reader polling the run row sees the refresh's steps, not 1 % until it ends."""
+    with city.begin() as conn:
+        run_id = create_run(conn, RunParams.from_dict({"resolution": 9}))
+    seen = []
+
+    def progress(percent, step):
+        with city.connect() as conn:
+            stored = conn.execute(text("SELECT progress FROM hotspot_runs WHERE id = :r"),
+                                  {"r": run_id}).scalar_one()
+        seen.append((percent, step, stored))
+
+    assert execute(city, run_id, progress=progress, today=TODAY) == "succeeded"
+    assert [s[:2] for s in seen[:4]] == [(5, "aggregate locked"), (12, "aggregate days"),
+                                         (18, "aggregate weeks"), (20, "read")]
+    assert all(stored == percent for percent, _, stored in seen[:-1])  # committed as reported
+    percents = [p for p, _, _ in seen]
+    assert percents == sorted(set(percents)) and percents[-1] == 100

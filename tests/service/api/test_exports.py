@@ -305,7 +305,7 @@ def test_cli_renders_the_same_export_and_prints_the_zip(city, engine, cli_env):
 
     result = CliRunner().invoke(main, [
         "export", "--area", f"boundary:{city.city_id}", "--run", str(city.run_id),
-        "--service", "flooding", "--since", "2025-03-01", "--until", "2025-09-01",
+        "--services", "flooding", "--since", "2025-03-01", "--until", "2025-09-01",
         "--budget", "90000", "--format", "pdf", "--format", "csv", "--wait"], env=cli_env)
     assert result.exit_code == 0, result.output
     zip_path = result.output.strip().splitlines()[-1]
