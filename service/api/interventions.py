@@ -8,7 +8,7 @@ queues the intervention's evaluation through the outbox in the same transaction;
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Response, jsonify, make_response, url_for
 
@@ -66,6 +66,16 @@ def _evaluation_view(record: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+T = TypeVar("T")
+
+
+def _or_404(found: T | None, intervention_id: int) -> T:
+    """``found``, or the 404 of an intervention that does not exist."""
+    if found is None:
+        raise Problem(404, f"intervention {intervention_id} not found", kind="not-found")
+    return found
+
+
 @bp.post("/interventions")
 @roles_required(*WRITERS)
 @operation(summary="Record an intervention (queues its evaluation)", body=InterventionIn,
@@ -105,9 +115,7 @@ def list_interventions(query: ListQuery) -> Response:
 def get_intervention(intervention_id: int) -> Response:
     """The intervention with its stored footprint."""
     with engine().connect() as conn:
-        row = interventions.get(conn, _check_id(intervention_id))
-    if row is None:
-        raise Problem(404, f"intervention {intervention_id} not found", kind="not-found")
+        row = _or_404(interventions.get(conn, _check_id(intervention_id)), intervention_id)
     return jsonify(_view(row))
 
 
@@ -141,9 +149,7 @@ def delete_intervention(intervention_id: int) -> Response:
 def get_evaluation(intervention_id: int) -> Response:
     """Status and progress; once succeeded, the effect, its interval and the caveats."""
     with engine().connect() as conn:
-        record = records.get(conn, _check_id(intervention_id))
-    if record is None:
-        raise Problem(404, f"intervention {intervention_id} not found", kind="not-found")
+        record = _or_404(records.get(conn, _check_id(intervention_id)), intervention_id)
     return jsonify(_evaluation_view(record))
 
 
