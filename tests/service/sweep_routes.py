@@ -11,6 +11,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import h3
+import numpy as np
+
+from geo.hotspots.params import RunParams
+from geo.hotspots.publish import AreaResult, CellResult, publish
+from geo.hotspots.runs import create_run
+
 #: GET rule → URL templates.
 GETS: dict[str, list[str]] = {
     "/api/v1/audit": ["/api/v1/audit?page_size=250"],
@@ -19,9 +26,9 @@ GETS: dict[str, list[str]] = {
         "/api/v1/exports/{export}/download?expires=1&signature=00"],
     "/api/v1/hotspot-runs": ["/api/v1/hotspot-runs"],
     "/api/v1/interventions": ["/api/v1/interventions"],
-    "/api/v1/interventions/<int:intervention_id>": ["/api/v1/interventions/999999"],
+    "/api/v1/interventions/<int:intervention_id>": ["/api/v1/interventions/{intervention}"],
     "/api/v1/interventions/<int:intervention_id>/evaluation": [
-        "/api/v1/interventions/999999/evaluation"],
+        "/api/v1/interventions/{intervention}/evaluation"],
     "/api/v1/hotspot-runs/<int:run_id>": ["/api/v1/hotspot-runs/{run}"],
     "/api/v1/hotspot-runs/<int:run_id>/areas": ["/api/v1/hotspot-runs/{run}/areas"],
     "/api/v1/hotspot-runs/<int:run_id>/cells": ["/api/v1/hotspot-runs/{run}/cells"],
@@ -104,11 +111,11 @@ WRITES: dict[tuple[str, str], list[tuple[str, Any]]] = {
         "name": "Sweep", "services": ["lead_paint"], "radius_m": 50, "start_date": "2025-01-01",
         "end_date": "2025-01-02", "geometry": {"type": "Point", "coordinates": [0, 0]}})],
     ("PATCH", "/api/v1/interventions/<int:intervention_id>"): [
-        ("/api/v1/interventions/999999", {"notes": "x"})],
+        ("/api/v1/interventions/{intervention}", {"notes": "x"})],
     ("DELETE", "/api/v1/interventions/<int:intervention_id>"): [
-        ("/api/v1/interventions/999999", None)],
+        ("/api/v1/interventions/{intervention}", None)],
     ("POST", "/api/v1/interventions/<int:intervention_id>/evaluation"): [
-        ("/api/v1/interventions/999999/evaluation", {})],
+        ("/api/v1/interventions/{intervention}/evaluation", {})],
     ("POST", "/open311/v2/requests.<fmt>"): [("/open311/v2/requests.json", "open311_beside")],
     # The catch-all answers 404/405 for every method; GET is swept above.
     ("POST", "/open311/v2/"): [("/open311/v2/", None)],
@@ -135,7 +142,8 @@ def values(d: dict[str, Any]) -> dict[str, Any]:
     lat, lng = d["lat"], d["lng"]
     return {
         "id": d["id"], "rid": d["rid"], "photo": d["photo"], "run": d["run"], "cell": d["cell"],
-        "export": d.get("export", 999999), "device": d["secrets"]["device"],
+        "export": d.get("export", 999999), "intervention": d.get("intervention", 999999),
+        "device": d["secrets"]["device"],
         "lat": lat, "lng": lng, "near_lat": round(lat + 0.0001, 6),
         "box": f"{lng - 0.01},{lat - 0.01},{lng + 0.01},{lat + 0.01}",
         "t9": tile(lat, lng, 9), "t12": tile(lat, lng, 12), "t16": tile(lat, lng, 16),
@@ -157,3 +165,26 @@ def served_rules(app: Any) -> set[tuple[str, str]]:
     """``(method, rule)`` pairs the app serves (HEAD and OPTIONS answer like GET / Allow)."""
     return {(method, rule.rule) for rule in app.url_map.iter_rules()
             for method in rule.methods - {"HEAD", "OPTIONS"}}
+
+
+def publish_lone_run(engine: Any, lat: float, lng: float) -> tuple[int, str]:
+    """A succeeded lead-paint run whose only non-empty cell (res 9, holding the point) has
+    one reporter, 7 reports and weight 21; its id and that cell's H3 id."""
+    cell = h3.str_to_int(h3.latlng_to_cell(lat, lng, 9))
+    disk = sorted(h3.str_to_int(c) for c in h3.grid_disk(h3.int_to_str(cell), 1))
+    n = len(disk)
+    ones = np.array([1 if c == cell else 0 for c in disk])
+    cells = CellResult(
+        h3=np.array(disk, dtype=np.int64), reports=ones * 7, weight=ones * 21.0,
+        reporters=ones, gi_z=np.zeros(n), gi_p=np.ones(n), gi_bin=np.zeros(n, dtype=np.int8),
+        n_neighbors=np.full(n, 7), no_data=np.zeros(n, dtype=bool),
+        area_id=np.array([1 if c == cell else -1 for c in disk]),
+        priority_score=np.zeros(n), priority_rank=np.arange(1, n + 1),
+    )
+    with engine.begin() as conn:
+        run = create_run(conn, RunParams.from_dict({"services": ["lead_paint"]}), enqueue=False)
+    with engine.begin() as conn:
+        area = AreaResult(1, [cell], reports=7, weight=21.0, priority_score=0.5,
+                          priority_rank=1, components={"significance": 1.0})
+        publish(conn, run, cells, [area], counts={"cells": n}, fingerprint="sweep", rings=1)
+    return run, h3.int_to_str(cell)

@@ -27,15 +27,10 @@ import random
 import re
 import uuid
 
-import h3
 import mapbox_vector_tile
-import numpy as np
 import pytest
 from sqlalchemy import text
 
-from geo.hotspots.params import RunParams
-from geo.hotspots.publish import AreaResult, CellResult, publish
-from geo.hotspots.runs import create_run
 from geo.reports.intake import device_hash
 from tests.conftest import SECRET
 from tests.photo_samples import jpeg
@@ -113,27 +108,10 @@ def seeded(client, api_keys, engine):
     resp = client.post("/api/v1/reports", json=body, headers=api_keys.headers("app"))
     assert resp.status_code == 201, resp.get_json()
     created = resp.get_json()
-    # A run over lead paint whose only non-empty cell holds this one reporter.
-    cell = h3.str_to_int(h3.latlng_to_cell(lat, lng, 9))
-    disk = sorted(h3.str_to_int(c) for c in h3.grid_disk(h3.int_to_str(cell), 1))
-    n = len(disk)
-    ones = np.array([1 if c == cell else 0 for c in disk])
-    cells = CellResult(
-        h3=np.array(disk, dtype=np.int64), reports=ones * 7, weight=ones * 21.0,
-        reporters=ones, gi_z=np.zeros(n), gi_p=np.ones(n), gi_bin=np.zeros(n, dtype=np.int8),
-        n_neighbors=np.full(n, 7), no_data=np.zeros(n, dtype=bool),
-        area_id=np.array([1 if c == cell else -1 for c in disk]),
-        priority_score=np.zeros(n), priority_rank=np.arange(1, n + 1),
-    )
-    with engine.begin() as conn:
-        run = create_run(conn, RunParams.from_dict({"services": ["lead_paint"]}), enqueue=False)
-    with engine.begin() as conn:
-        area = AreaResult(1, [cell], reports=7, weight=21.0, priority_score=0.5,
-                          priority_rank=1, components={"significance": 1.0})
-        publish(conn, run, cells, [area], counts={"cells": n}, fingerprint="sweep", rings=1)
+    run, cell = sweep_routes.publish_lone_run(engine, lat, lng)
     yield {"id": created["id"], "rid": created["service_request_id"], "token": created["token"],
            "lat": lat, "lng": lng, "photo": photo, "secrets": s, "run": run,
-           "cell": h3.int_to_str(cell)}
+           "cell": cell}
     with engine.begin() as conn:
         conn.execute(text("DELETE FROM hotspot_runs WHERE id = :r"), {"r": run})
 
