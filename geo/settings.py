@@ -61,6 +61,27 @@ def _unit_costs(raw: str) -> dict[str, float]:
     return {str(k): float(v) for k, v in value.items()}
 
 
+def _app_key(raw: str) -> str:
+    """``CIVICPULSE_APP_KEY``: an API key as ``keys create`` prints it (``cp_…``)."""
+    raw = raw.strip()
+    if raw and not re.fullmatch(r"cp_[A-Za-z0-9_-]{20,100}", raw):
+        raise ConfigError("CIVICPULSE_APP_KEY must be an API key (cp_…) of role app")
+    return raw
+
+
+def _basemap(raw: str) -> str:
+    """``CIVICPULSE_BASEMAP``: an existing ``.pmtiles`` file, or an http(s) style URL."""
+    raw = raw.strip()
+    if not raw or raw.startswith(("https://", "http://")):
+        return raw
+    path = os.path.abspath(raw)
+    if not path.endswith(".pmtiles") or not os.path.isfile(path):
+        raise ConfigError(
+            f"CIVICPULSE_BASEMAP must be a .pmtiles file or a style URL; {raw!r} is neither"
+        )
+    return path
+
+
 #: ``10/minute``, ``20 per hour``, ``5/30 seconds``: one Flask-Limiter (``limits``) item.
 _LIMIT_ITEM = re.compile(
     r"\s*\d+\s*(?:/|per)\s*(?:\d+\s*)?(?:second|minute|hour|day|month|year)s?\s*", re.I
@@ -170,6 +191,12 @@ class Settings:
     database_replica_url: str = ""
     #: Reads go back to the primary while the replica is further behind than this.
     replica_max_lag_seconds: int = 10
+    #: The residents' web app's API key (role ``app``): public by design, since the
+    #: page hands it to every browser; empty: ``/app/`` says it is not set up.
+    app_key: str = ""
+    #: The basemap: a PMTiles file served at ``/basemap/``, or the URL of a MapLibre
+    #: style the city serves itself; empty: maps have no streets.
+    basemap: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -255,6 +282,8 @@ class Settings:
             export_retention_days=_positive(env, "CIVICPULSE_EXPORT_RETENTION_DAYS", 30),
             run_retention_days=_positive(env, "CIVICPULSE_RUN_RETENTION_DAYS", 90),
             unit_costs=_unit_costs(env.get("CIVICPULSE_UNIT_COSTS", "")),
+            app_key=_app_key(env.get("CIVICPULSE_APP_KEY", "")),
+            basemap=_basemap(env.get("CIVICPULSE_BASEMAP", "")),
             extra={
                 key: env[name]
                 for key, name in (

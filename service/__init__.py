@@ -72,6 +72,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     from service.ogc import bp as ogc_bp
     from service.open311 import bp as open311_bp
     from service.planner import bp as planner_bp
+    from service.residents import bp as residents_bp
     from service.tiles import bp as tiles_bp
 
     app.register_blueprint(health.bp)
@@ -81,6 +82,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     app.register_blueprint(ogc_bp)
     app.register_blueprint(tiles_bp)
     app.register_blueprint(planner_bp)
+    app.register_blueprint(residents_bp)
     limits.install(app, settings)
     if settings.trusted_proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies)  # type: ignore[method-assign]

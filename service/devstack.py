@@ -293,7 +293,7 @@ def wait_ready(base: str, web: subprocess.Popen[bytes], seconds: float = 60) -> 
 
 PROBES = ("/readyz", "/docs", "/openapi.json", "/open311/v2/discovery.json",
           "/open311/v2/services.json", "/open311/v2/requests.json", "/planner/",
-          "/ogc/collections")
+          "/ogc/collections", "/app/", "/app/services.json")
 
 
 def banner(base: str, keys: dict[str, str], showcase: Any = None) -> None:
@@ -308,6 +308,7 @@ def banner(base: str, keys: dict[str, str], showcase: Any = None) -> None:
                   {base}/api/v1/hotspot-runs
   OGC Features    {base}/ogc/collections
   Planner map     {base}/planner/
+  Residents' app  {base}/app/   (a phone app: open it on a phone, or as one in devtools)
   Health          {base}/readyz   metrics {base}/metrics
 
   API keys (new for this run; earlier demo keys are revoked):""", flush=True)
@@ -357,6 +358,8 @@ def demo(check: bool = False, port: int = 8000, web_workers: int = 2,
                    "CIVICPULSE_UNIT_COSTS": json.dumps(UNIT_COSTS), **os.environ,
                    "CIVICPULSE_ENV": "dev", "DATABASE_URL": database, "REDIS_URL": redis_url}
             keys, showcase = prepare_data(env, reports=reports)
+            # The residents' app hands this key to every browser: it is public by design.
+            env.setdefault("CIVICPULSE_APP_KEY", keys["app"])
             web_port = free_port(port)
             base = f"http://127.0.0.1:{web_port}"
             web = stack.spawn("web server", [*_command("civicpulse"), "serve", "--port",

@@ -112,6 +112,7 @@ PLACES: dict[str, Place] = {p.name: p for p in (
     Place("tiles", 47.5769, 8.5417, 4500),
     Place("map-page", 41.25, -73.54, 2500),
     Place("hotspots", 41.05, -73.54, 4000),  # in an emptied database (see empty())
+    Place("residents-app", 45.52, -122.68, 3000),
 )}
 
 

@@ -21,6 +21,12 @@ from geo.hotspots.runs import create_run
 #: GET rule → URL templates.
 GETS: dict[str, list[str]] = {
     "/api/v1/audit": ["/api/v1/audit?page_size=250"],
+    "/app/": ["/app/"],
+    "/app/i18n/<language>.json": ["/app/i18n/es.json"],
+    "/app/manifest.webmanifest": ["/app/manifest.webmanifest"],
+    "/app/services.json": ["/app/services.json"],
+    "/app/static/<path:filename>": ["/app/static/app.js"],
+    "/app/sw.js": ["/app/sw.js"],
     "/api/v1/exports/<int:export_id>": ["/api/v1/exports/{export}"],
     "/api/v1/exports/<int:export_id>/download": [
         "/api/v1/exports/{export}/download?expires=1&signature=00"],
