@@ -129,6 +129,13 @@ TABLE: dict[tuple[str, str], Row] = {
     ("GET", "/planner/"): EVERYONE,
     ("GET", "/planner/static/<path:filename>"): EVERYONE,
     ("GET", "/planner/whoami"): EVERYONE,
+    # The residents' app: public files; it sends reports with its own (public) app key
+    ("GET", "/app/"): EVERYONE,
+    ("GET", "/app/sw.js"): EVERYONE,
+    ("GET", "/app/manifest.webmanifest"): EVERYONE,
+    ("GET", "/app/static/<path:filename>"): EVERYONE,
+    ("GET", "/app/services.json"): EVERYONE,
+    ("GET", "/app/i18n/<language>.json"): EVERYONE,
     ("GET", "/openapi.json"): EVERYONE,
     ("GET", "/docs"): EVERYONE,
     ("GET", "/healthz"): EVERYONE,
