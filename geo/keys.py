@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Connection, text
 
@@ -40,16 +41,23 @@ def digest(key: str) -> bytes:
     return hashlib.sha256(key.encode("utf-8")).digest()
 
 
-def create_key(
+@dataclass(frozen=True)
+class IssuedKey:
+    """A key just created: the only time the key itself is known."""
+
+    id: int
+    role: str
+    name: str
+    key: str
+    prefix: str
+
+
+def issue_key(
     conn: Connection, role: str, name: str = "", *, actor_key_id: int | None = None
-) -> str:
-    """Store a new key for ``role`` and return it; it cannot be recovered later.
+) -> IssuedKey:
+    """Store a new key for ``role``; it cannot be recovered later.
 
     The audit trail records who created it: ``actor_key_id``, or the command line.
-
-    Example, on a database connection (not run as a doctest)::
-
-        key = create_key(conn, "planner", "GIS team")
     """
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
@@ -63,14 +71,33 @@ def create_key(
     ).scalar_one()
     audit.record(conn, "key.created", target_type="api_key", target_id=key_id,
                  actor_key_id=actor_key_id, details={"role": role, "name": name})
-    return key
+    return IssuedKey(int(key_id), role, name, key, key[:10])
+
+
+def create_key(
+    conn: Connection, role: str, name: str = "", *, actor_key_id: int | None = None
+) -> str:
+    """Store a new key for ``role`` and return it (see :func:`issue_key`).
+
+    Example, on a database connection (not run as a doctest)::
+
+        key = create_key(conn, "planner", "GIS team")
+    """
+    return issue_key(conn, role, name, actor_key_id=actor_key_id).key
+
+
+def list_keys(conn: Connection) -> list[dict[str, Any]]:
+    """Every key, newest first, without anything that would let one be used."""
+    rows = conn.execute(text(
+        "SELECT id, name, role, prefix, created_at, revoked_at FROM api_keys ORDER BY id DESC"))
+    return [dict(r._mapping) for r in rows]
 
 
 def revoke_key(conn: Connection, key_id: int, *, actor_key_id: int | None = None) -> bool:
     """Revoke key ``key_id``; False when there is no such key or it was revoked already.
 
-    Web processes remember known keys briefly (``service.caches``), so a
-    revocation takes effect there within that time.
+    Web processes check ``cache_versions`` (bumped by a trigger) on every request,
+    so the key is refused from the next request on, in every process.
     """
     row = conn.execute(
         text("UPDATE api_keys SET revoked_at = now() WHERE id = :id AND revoked_at IS NULL "

@@ -106,6 +106,16 @@ class ApiKey(Base):
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class CacheVersion(Base):
+    """A change counter per cached table (``api_keys``, ``services``), bumped by a trigger
+    on every statement that changes the table (migration 0013)."""
+
+    __tablename__ = "cache_versions"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, server_default="1")
+
+
 class Report(Base):
     """A resident's report of a problem at a place."""
 

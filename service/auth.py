@@ -38,13 +38,10 @@ def principal(form_key: str | None = None) -> Principal:
     if not key:
         g.principal = ANONYMOUS
         return ANONYMOUS
-    def load() -> Principal | None:
-        with engine().connect() as conn:
-            return keys.lookup(conn, key)
-
-    # Known keys are remembered briefly (a revocation takes effect within
-    # caches.KEYS_TTL); unknown ones are always asked again.
-    found = caches.principals.get(keys.digest(key), load)
+    # Known keys are remembered while api_keys is unchanged (a revocation takes
+    # effect on the next request, in every process); unknown ones are asked again.
+    with engine().connect() as conn:
+        found = caches.principal(conn, keys.digest(key), lambda: keys.lookup(conn, key))
     if found is None:
         raise Problem(401, "api key is not valid", kind="unauthorized", field="Authorization",
                       headers={"WWW-Authenticate": 'Bearer realm="civicpulse"'})

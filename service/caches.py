@@ -1,62 +1,87 @@
-"""Short-lived per-process caches for what every request reads and almost never changes."""
+"""Per-process caches of what every request reads and almost never changes, never stale.
+
+Each entry remembers the change counter of its table (``geo.versions``) it was read
+under; each request reads the counters once (:func:`versions`) and an entry whose
+counter moved is read again. So a revoked key is refused and a changed service is
+used from the very next request, in every web process, at the cost of one small
+query per request instead of the key lookup and the services read.
+"""
 
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
+from flask import g, has_request_context
 from sqlalchemy import Connection
 
+from geo import versions as change_counters
 from geo.keys import Principal
 from geo.services import ServiceInfo, services_by_code
 
 K = TypeVar("K")
 V = TypeVar("V")
 
-#: A newly loaded or changed service is seen by every web process within this.
-SERVICES_TTL = 10.0
-#: A revoked key stops working within this (only known keys are cached).
-KEYS_TTL = 30.0
 
+class VersionedCache(Generic[K, V]):
+    """A small thread-safe map whose entries hold while their table's counter stands."""
 
-class TtlCache(Generic[K, V]):
-    """A small thread-safe map whose entries expire after ``ttl`` seconds."""
-
-    def __init__(self, ttl: float, max_entries: int = 10_000) -> None:
-        self.ttl = ttl
+    def __init__(self, max_entries: int = 10_000) -> None:
         self.max_entries = max_entries
-        self._data: dict[K, tuple[float, V]] = {}
+        self._data: dict[K, tuple[int, V]] = {}
         self._lock = threading.Lock()
 
-    def get(self, key: K, load: Callable[[], V | None]) -> V | None:
-        """The cached value for ``key``, else ``load()`` (None results are not cached)."""
-        now = time.monotonic()
+    def get(self, key: K, version: int, load: Callable[[], V | None]) -> V | None:
+        """The value cached for ``key`` under ``version``, else ``load()`` (a None result is
+        not cached, and drops what was cached for ``key``)."""
         with self._lock:
             hit = self._data.get(key)
-        if hit is not None and hit[0] > now:
+        if hit is not None and hit[0] == version:
             return hit[1]
         value = load()
-        if value is not None:
-            with self._lock:
+        with self._lock:
+            if value is None:
+                self._data.pop(key, None)
+            else:
                 if len(self._data) >= self.max_entries:
                     self._data.clear()
-                self._data[key] = (now + self.ttl, value)
+                self._data[key] = (version, value)
         return value
 
     def clear(self) -> None:
-        """Forget everything (tests, and after this process changes what is cached)."""
+        """Forget everything (tests)."""
         with self._lock:
             self._data.clear()
 
 
-_services: TtlCache[str, dict[str, ServiceInfo]] = TtlCache(SERVICES_TTL)
-principals: TtlCache[bytes, Principal] = TtlCache(KEYS_TTL)
+_services: VersionedCache[str, dict[str, ServiceInfo]] = VersionedCache()
+_principals: VersionedCache[tuple[str, bytes], Principal] = VersionedCache()
+
+
+def _database(conn: Connection) -> str:
+    return conn.engine.url.render_as_string(hide_password=True)
+
+
+def versions(conn: Connection) -> dict[str, int]:
+    """The change counters of ``conn``'s database, read once per request."""
+    if not has_request_context():
+        return change_counters.current(conn)
+    seen: dict[str, dict[str, int]] = g.setdefault("cache_versions", {})
+    url = _database(conn)
+    if url not in seen:
+        seen[url] = change_counters.current(conn)
+    return seen[url]
 
 
 def services(conn: Connection) -> dict[str, ServiceInfo]:
-    """Active services by code, read at most every :data:`SERVICES_TTL` seconds per process."""
-    url = conn.engine.url.render_as_string(hide_password=True)
-    found = _services.get(url, lambda: services_by_code(conn))
+    """Active services by code, as of this request."""
+    found = _services.get(_database(conn), versions(conn)["services"],
+                          lambda: services_by_code(conn))
     return found if found is not None else {}
+
+
+def principal(conn: Connection, digest: bytes, load: Callable[[], Principal | None]
+              ) -> Principal | None:
+    """The principal of the key whose digest is ``digest`` (None: unknown or revoked)."""
+    return _principals.get((_database(conn), digest), versions(conn)["api_keys"], load)

@@ -96,6 +96,9 @@ TABLE: dict[tuple[str, str], Row] = {
     ("POST", "/api/v1/interventions/<int:intervention_id>/evaluation"): roles("planner"),
     # Administration
     ("GET", "/api/v1/audit"): roles(),
+    ("GET", "/api/v1/keys"): roles(),
+    ("POST", "/api/v1/keys"): roles(),
+    ("DELETE", "/api/v1/keys/<int:key_id>"): roles(),
     ("GET", "/metrics"): roles(),  # or a scraper from CIVICPULSE_METRICS_NETWORKS
     # Open311 GeoReport v2 (a missing api_key is Open311's 403, not 401)
     ("GET", "/open311/v2/discovery.<fmt>"): EVERYONE,

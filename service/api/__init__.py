@@ -12,6 +12,7 @@ from service.api import (  # noqa: E402,F401
     exports,
     hotspot_runs,
     interventions,
+    keys,
     photos,
     reports,
 )

@@ -32,6 +32,7 @@ GETS: dict[str, list[str]] = {
         "/api/v1/exports/{export}/download?expires=1&signature=00"],
     "/api/v1/hotspot-runs": ["/api/v1/hotspot-runs"],
     "/api/v1/interventions": ["/api/v1/interventions"],
+    "/api/v1/keys": ["/api/v1/keys"],
     "/api/v1/interventions/<int:intervention_id>": ["/api/v1/interventions/{intervention}"],
     "/api/v1/interventions/<int:intervention_id>/evaluation": [
         "/api/v1/interventions/{intervention}/evaluation"],
@@ -122,6 +123,8 @@ WRITES: dict[tuple[str, str], list[tuple[str, Any]]] = {
         ("/api/v1/interventions/{intervention}", None)],
     ("POST", "/api/v1/interventions/<int:intervention_id>/evaluation"): [
         ("/api/v1/interventions/{intervention}/evaluation", {})],
+    ("POST", "/api/v1/keys"): [("/api/v1/keys", {"role": "app", "name": "sweep"})],
+    ("DELETE", "/api/v1/keys/<int:key_id>"): [("/api/v1/keys/{key}", None)],
     ("POST", "/open311/v2/requests.<fmt>"): [("/open311/v2/requests.json", "open311_beside")],
     # The catch-all answers 404/405 for every method; GET is swept above.
     ("POST", "/open311/v2/"): [("/open311/v2/", None)],
@@ -149,7 +152,7 @@ def values(d: dict[str, Any]) -> dict[str, Any]:
     return {
         "id": d["id"], "rid": d["rid"], "photo": d["photo"], "run": d["run"], "cell": d["cell"],
         "export": d.get("export", 999999), "intervention": d.get("intervention", 999999),
-        "device": d["secrets"]["device"],
+        "key": d.get("key", 999999), "device": d["secrets"]["device"],
         "lat": lat, "lng": lng, "near_lat": round(lat + 0.0001, 6),
         "box": f"{lng - 0.01},{lat - 0.01},{lng + 0.01},{lat + 0.01}",
         "t9": tile(lat, lng, 9), "t12": tile(lat, lng, 12), "t16": tile(lat, lng, 16),

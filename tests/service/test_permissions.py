@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from geo import keys
 from geo.evidence import exports, links
 from geo.reports import photos
 from service import permissions
@@ -127,7 +128,7 @@ def _body(name: Any, d: dict[str, Any]) -> Any:
     return name
 
 
-def _send(client, api_keys, d, method: str, rule: str, who: str):
+def _send(client, api_keys, engine, d, method: str, rule: str, who: str):
     """The request of ``method rule`` as ``who``."""
     headers = api_keys.headers(KEY_OF[who])
     if method == "GET":
@@ -140,6 +141,9 @@ def _send(client, api_keys, d, method: str, rule: str, who: str):
         d = dict(d, **_lone_report(client, api_keys))
     if "{intervention}" in template:
         d = dict(d, intervention=_intervention(client, api_keys))
+    if "{key}" in template:
+        with engine.begin() as conn:
+            d = dict(d, key=keys.issue_key(conn, "app", "permission walk").id)
     url = template.format(**sweep_routes.values(d))
     if body == "open311_beside":
         lat, lng = _spot()
@@ -163,10 +167,10 @@ CASES = [(method, rule, who) for (method, rule) in permissions.TABLE
 
 @pytest.mark.parametrize(("method", "rule", "who"), CASES,
                          ids=[f"{m} {r} {w}" for m, r, w in CASES])
-def test_route_answers_each_principal_as_the_table_says(client, api_keys, seeded, method, rule,
-                                                       who):
+def test_route_answers_each_principal_as_the_table_says(client, api_keys, engine, seeded, method,
+                                                       rule, who):
     expected = permissions.outcome(method, rule, who)
-    resp = _send(client, api_keys, seeded, method, rule, who)
+    resp = _send(client, api_keys, engine, seeded, method, rule, who)
     got = "allowed" if 200 <= resp.status_code < 300 else resp.status_code
     assert got == expected, (resp.status_code, resp.get_data(as_text=True)[:300])
 
