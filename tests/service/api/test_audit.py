@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from geo import audit
 from geo.evidence import exports
-from geo.keys import create_key
+from geo.keys import create_key, issue_key
 from service.cli import main
 
 from .reports_support import create, key_id
@@ -111,11 +111,13 @@ def test_keys_created_and_revoked_are_recorded_from_the_cli(engine, settings):
 
 
 def test_filters_and_pages(client, api_keys, engine):
+    # An admin of its own: the shared test admin creates keys in other tests too.
     with engine.begin() as conn:
-        admin_id = key_id(engine, api_keys, "admin")
-        made = [create_key(conn, "app", f"page {i}", actor_key_id=admin_id) for i in range(3)]
+        admin = issue_key(conn, "admin", "test admin")
+        made = [create_key(conn, "app", f"page {i}", actor_key_id=admin.id) for i in range(3)]
     assert len(made) == 3
-    headers = api_keys.headers("admin")
+    admin_id = admin.id
+    headers = {"Authorization": f"Bearer {admin.key}"}
     page1 = client.get(URL, query_string={"action": "key.created", "actor_key_id": admin_id,
                                           "page_size": 2}, headers=headers).get_json()
     assert page1["total"] == 3 and len(page1["events"]) == 2
