@@ -42,8 +42,8 @@ from benchmarks.support import (
     table,
     verdict,
 )
+from geo.access.keys import create_key
 from geo.db import make_engine
-from geo.keys import create_key
 from geo.services import load_services
 
 CONNECTIONS = 16

@@ -52,11 +52,11 @@ from sqlalchemy.dialects.postgresql import psycopg as pg_psycopg
 from sqlalchemy.engine import make_url
 
 from benchmarks.support import bench_database, libpq
+from geo.access.keys import create_key
 from geo.db import make_engine
 from geo.hotspots.params import RunParams
 from geo.hotspots.publish import AreaResult, CellResult, publish
 from geo.hotspots.runs import create_run
-from geo.keys import create_key
 from geo.layers import features, tiles
 from geo.services import load_services
 

@@ -343,7 +343,7 @@ class Boundary(Base):
 
 
 class AuditEvent(Base):
-    """One staff action: what, on what, by whom, when (:mod:`geo.audit`)."""
+    """One staff action: what, on what, by whom, when (:mod:`geo.access.audit`)."""
 
     __tablename__ = "audit_events"
     __table_args__ = (

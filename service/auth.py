@@ -8,8 +8,8 @@ from typing import Any, TypeVar
 
 from flask import g, request
 
-from geo import keys
-from geo.keys import ANONYMOUS, Principal
+from geo.access import keys
+from geo.access.keys import ANONYMOUS, Principal
 from service import caches
 from service.db import engine
 from service.errors import Problem

@@ -17,7 +17,7 @@ from flask import g, has_request_context
 from sqlalchemy import Connection
 
 from geo import versions as change_counters
-from geo.keys import Principal
+from geo.access.keys import Principal
 from geo.services import ServiceInfo, services_by_code
 
 K = TypeVar("K")

@@ -217,11 +217,11 @@ def prepare_data(env: dict[str, str], reports: int = 60_000) -> tuple[dict[str, 
     """
     from sqlalchemy import text
 
+    from geo.access.keys import create_key
     from geo.db import make_engine
     from geo.demo.build import DemoError, is_loaded, load_demo
     from geo.demo.showcase import ensure_showcase
     from geo.hotspots.runs import STANDING, create_run, latest_run_id
-    from geo.keys import create_key
     from geo.migrate import upgrade
     from geo.settings import Settings
 

@@ -17,7 +17,7 @@ import pytest
 from redis import Redis
 from sqlalchemy import Engine
 
-from geo import keys
+from geo.access import keys
 from geo.db import make_engine
 from geo.migrate import scratch_database
 from geo.services import load_services

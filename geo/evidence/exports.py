@@ -18,7 +18,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
-from geo import audit, outbox
+from geo import outbox
+from geo.access import audit
 from geo.hotspots import aggregate
 
 EXPORT_JOB = "render_export"

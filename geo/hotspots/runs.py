@@ -18,7 +18,8 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from geo import audit, outbox
+from geo import outbox
+from geo.access import audit
 from geo.errors import FieldError
 from geo.hotspots.params import RunParams
 

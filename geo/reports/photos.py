@@ -35,8 +35,8 @@ from PIL import Image, ImageCms, ImageOps
 from sqlalchemy import Connection, text
 
 from geo import outbox
+from geo.access.keys import Principal
 from geo.errors import FieldError
-from geo.keys import Principal
 
 #: Largest image accepted, in pixels. 40 MP covers every phone camera (a 48 MP
 #: sensor saves 12 MP by default); decoded RGBA at the cap is 160 MB, which bounds

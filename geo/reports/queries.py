@@ -16,7 +16,8 @@ from typing import Any
 import h3
 from sqlalchemy import Connection, Row, RowMapping, text
 
-from geo import audit, outbox
+from geo import outbox
+from geo.access import audit
 from geo.errors import FieldError, NotFound
 from geo.h3cells import cell_of, descendants_range_sql
 from geo.privacy import (
@@ -138,7 +139,7 @@ def _events(change: ReportChange, status: str, current: str, moved: bool) -> lis
     return kinds
 
 
-#: The audit action of each history kind (geo.audit).
+#: The audit action of each history kind (geo.access.audit).
 _AUDITED = {"marked_duplicate": "report.merged", "status_changed": "report.status_changed",
             "notes_changed": "report.notes_changed", "located": "report.moved"}
 

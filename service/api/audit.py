@@ -8,7 +8,7 @@ from typing import Any, Literal
 from flask import Response, jsonify
 from pydantic import BaseModel, ConfigDict, Field
 
-from geo import audit
+from geo.access import audit
 from service.api import bp
 from service.auth import roles_required
 from service.db import engine

@@ -14,7 +14,7 @@ from typing import Literal
 from flask import Response, jsonify, make_response, url_for
 from pydantic import BaseModel, ConfigDict, Field
 
-from geo import keys
+from geo.access import keys
 from geo.schema import ROLES
 from service.api import bp
 from service.auth import principal, roles_required

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal, get_args
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from geo.keys import Principal
+from geo.access.keys import Principal
 from geo.privacy import public_point
 from geo.reports.intake import CreatedReport, NewReport
 from geo.schema import REPORT_STATUSES

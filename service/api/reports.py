@@ -18,8 +18,8 @@ from flask import Response, current_app, jsonify, request, url_for
 from pydantic import ValidationError
 from sqlalchemy import Connection
 
+from geo.access.keys import Principal
 from geo.errors import FieldError, NotFound
-from geo.keys import Principal
 from geo.privacy import reporter_hash, shown_publicly
 from geo.reports import intake as reports
 from geo.reports import queries

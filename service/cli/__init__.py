@@ -53,7 +53,7 @@ def keys() -> None:
 @click.option("--name", default="", help="Who or what the key is for.")
 def keys_create(role: str, name: str) -> None:
     """Create an API key; it is printed once, as the last line."""
-    from geo.keys import create_key
+    from geo.access.keys import create_key
 
     engine = make_engine(settings().database_url)
     with engine.begin() as conn:
@@ -66,7 +66,7 @@ def keys_create(role: str, name: str) -> None:
 @click.argument("key_id", type=int)
 def keys_revoke(key_id: int) -> None:
     """Revoke the key with id KEY_ID (audited; see GET /api/v1/audit for key ids)."""
-    from geo.keys import revoke_key
+    from geo.access.keys import revoke_key
 
     engine = make_engine(settings().database_url)
     with engine.begin() as conn:

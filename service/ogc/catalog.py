@@ -14,8 +14,8 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from geo.access.keys import Principal
 from geo.hotspots.runs import latest_run_id
-from geo.keys import Principal
 from geo.layers import extents as feature_extents
 from geo.layers import features, intervention_features, report_features
 from geo.layers.extents import Extent

@@ -17,8 +17,8 @@ from flask import current_app, request
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from werkzeug.datastructures import MultiDict
 
+from geo.access.keys import Principal
 from geo.errors import FieldError
-from geo.keys import Principal
 from geo.reports.search import MAX_RADIUS_M, STATUS_GROUPS, Near, SearchFilter
 from geo.settings import Settings
 from service.auth import principal

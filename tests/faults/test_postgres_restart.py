@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import httpx
 from sqlalchemy import text
 
-from geo import keys
+from geo.access import keys
 from geo.db import make_engine
 from geo.services import load_services
 from geo.settings import Settings

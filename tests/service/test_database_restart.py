@@ -12,7 +12,7 @@ import threading
 import pytest
 from sqlalchemy import text
 
-from geo import keys
+from geo.access import keys
 from service import create_app
 from service.db import engine as app_engine
 from tests.conftest import SERVICES

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from geo import keys
+from geo.access import keys
 from geo.services import load_services
 from tests.conftest import SECRET, SERVICES
 from tests.live_processes import operator_env, served

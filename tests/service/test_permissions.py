@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from geo import keys
+from geo.access import keys
 from geo.evidence import exports, links
 from geo.reports import photos
 from service import permissions

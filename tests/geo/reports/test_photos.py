@@ -10,9 +10,9 @@ from PIL.TiffImagePlugin import IFDRational
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from geo import keys
+from geo.access import keys
+from geo.access.keys import Principal
 from geo.errors import FieldError
-from geo.keys import Principal
 from geo.reports import intake as reports
 from geo.reports import photos
 from geo.services import services_by_code

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
-from geo import keys
+from geo.access import keys
 
 #: Fresh spots per test from the OS's entropy: a test plugin that re-seeds the global
 #: ``random`` per test (pytest-randomly) would otherwise hand every test the same spot.

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from geo import keys
+from geo.access import keys
 from geo.reports import intake as reports
 from geo.reports import photos
 from geo.services import services_by_code

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from geo import audit
+from geo.access import audit
 from geo.schema import ROLES
 
 KEY_PREFIX = "cp_"
