@@ -26,6 +26,19 @@ def env(redis_url: str) -> Iterator[dict[str, str]]:
         }
 
 
+@pytest.fixture(scope="module")
+def import_env(redis_url: str) -> Iterator[dict[str, str]]:
+    """A database of its own for the import test, holding just the pothole service.
+
+    Its own, so that neither test counts the other's reports whatever order they run in.
+    """
+    with private_database("cli_import") as url:
+        yield {
+            "DATABASE_URL": url, "REDIS_URL": redis_url,
+            "CIVICPULSE_ENV": "test", "CIVICPULSE_SECRET_KEY": SECRET,
+        }
+
+
 def invoke(env: dict[str, str], *args: str):  # type: ignore[no-untyped-def]
     return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
 
@@ -49,7 +62,13 @@ def test_demo_data_loads_once_then_refuses(env):
     assert count(env, "SELECT count(*) FROM reports") == 600
 
 
-def test_reports_import_reports_counts_and_is_idempotent(env, tmp_path):
+def test_reports_import_reports_counts_and_is_idempotent(import_env, tmp_path):
+    env = import_env
+    services = tmp_path / "services.json"
+    services.write_text(json.dumps([{
+        "service_code": "pothole", "service_name": "Pothole", "description": "A hole in the road.",
+        "group": "Streets", "keywords": "road", "privacy": "public"}]))
+    assert invoke(env, "services", "load", str(services)).exit_code == 0
     path = tmp_path / "history.csv"
     path.write_text(
         "service_request_id,service_code,lat,long,status,requested_datetime,device_id\n"

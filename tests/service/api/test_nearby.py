@@ -8,6 +8,7 @@ import h3
 import pytest
 from sqlalchemy import text
 
+from geo.h3cells import descendants_range_sql
 from geo.reports.queries import bbox_degrees
 
 from .reports_support import assert_problem, counts, create, point_at, spot
@@ -100,7 +101,16 @@ def test_nearby_cannot_probe_a_house_for_a_lead_report(client, api_keys, engine)
         assert body["cell"] == cell8
         assert all(r["distance_m"] is None and "lat" not in r for r in body["reports"])
     assert len(answers) >= 2 and all(a == answers[0] for a in answers)
-    assert house["id"] in [r["id"] for r in answers[0]["reports"]]
+    assert house["id"] in [r["id"] for r in answers[0]["reports"]], _cell_state(engine, cell8)
+
+
+def _cell_state(engine, cell8: str) -> list[tuple]:
+    """Every report in a resolution-8 cell, for the known flake's failure message."""
+    lo, hi = descendants_range_sql("CAST(:cell AS bigint)", 8)
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(text(
+            "SELECT id, service_code, status, encode(reporter_hash, 'hex'), requested_at "
+            f"FROM reports WHERE h3_cell BETWEEN {lo} AND {hi}"), {"cell": h3.str_to_int(cell8)})]
 
 
 @pytest.mark.parametrize(("role", "status"), [(None, 401), ("grant_writer", 403), ("app", 200),
