@@ -67,7 +67,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     inputs.install(app)
     headers.install(app)
 
-    from service import health, openapi
+    from service import apidocs, health, openapi
     from service.api import bp as api_bp
     from service.ogc import bp as ogc_bp
     from service.open311 import bp as open311_bp
@@ -77,6 +77,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
 
     app.register_blueprint(health.bp)
     app.register_blueprint(openapi.bp)
+    app.register_blueprint(apidocs.bp)
     app.register_blueprint(open311_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(ogc_bp)

@@ -1,10 +1,10 @@
 """Security headers on every response, and who may read ``/metrics``.
 
 Every answer carries ``nosniff``, ``X-Frame-Options: DENY`` and ``no-referrer``; every
-HTML page a Content-Security-Policy. HTML pages (``/docs``, the OGC pages) are server-rendered,
-escaped and script-free, so their policy allows no script at all; their one inline
-``<style>`` is the only exception. A view that needs another policy (the planner map
-loads its own modules) sets its own header, which is kept.
+HTML page a Content-Security-Policy. The OGC pages are server-rendered, escaped and
+script-free, so their policy allows no script at all; their one inline ``<style>`` is
+the only exception. A view that needs another policy (the planner map and ``/docs`` load
+their own scripts from this origin) sets its own header, which is kept.
 """
 
 from __future__ import annotations

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from functools import wraps
-from html import escape
 from typing import Any, Literal, TypeVar
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
@@ -20,6 +20,47 @@ from service.errors import from_validation
 from service.inputs import json_body
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+#: A body that is bytes, not JSON (an image, a tile, a zip).
+BINARY: dict[str, Any] = {"type": "string", "format": "binary"}
+
+#: GeoJSON (RFC 7946), as the OGC API and the run layers answer it.
+GEOMETRY: dict[str, Any] = {
+    "type": ["object", "null"], "description": "A GeoJSON geometry in WGS 84 (RFC 7946)",
+    "required": ["type"],
+    "properties": {"type": {"enum": ["Point", "MultiPoint", "LineString", "MultiLineString",
+                                     "Polygon", "MultiPolygon"]},
+                   "coordinates": {"type": "array"}},
+}
+FEATURE: dict[str, Any] = {
+    "type": "object", "required": ["type", "geometry", "properties"],
+    "properties": {"type": {"const": "Feature"}, "id": {"type": ["string", "integer"]},
+                   "geometry": GEOMETRY,
+                   "properties": {"type": ["object", "null"],
+                                  "description": "The collection's fields (see its queryables "
+                                                 "in docs/ogc-and-tiles.md)"},
+                   "links": {"type": "array", "items": {"type": "object"}}},
+}
+FEATURE_COLLECTION: dict[str, Any] = {
+    "type": "object", "required": ["type", "features"],
+    "properties": {"type": {"const": "FeatureCollection"},
+                   "features": {"type": "array", "items": FEATURE},
+                   "links": {"type": "array", "items": {"type": "object"}},
+                   "timeStamp": {"type": "string", "format": "date-time"},
+                   "numberMatched": {"type": "integer"}, "numberReturned": {"type": "integer"}},
+}
+
+
+@dataclass(frozen=True)
+class Body:
+    """A documented response that is not one pydantic model: media types and their schemas.
+
+    Each value of ``content`` is a pydantic model, a JSON Schema dict, or ``None`` for
+    bytes (e.g. ``{"image/jpeg": None}``).
+    """
+
+    description: str
+    content: dict[str, type[BaseModel] | dict[str, Any] | None] = field(default_factory=dict)
 
 
 def validate(model: type[BaseModel], data: Any, *, prefix: str = "", status: int = 422) -> Any:
@@ -95,6 +136,17 @@ def _schema_ref(
     return {"$ref": f"#/components/schemas/{model.__name__}"}
 
 
+def _media_schema(
+    schema: type[BaseModel] | dict[str, Any] | None, components: dict[str, Any]
+) -> dict[str, Any]:
+    """The schema of one media type of a :class:`Body`."""
+    if schema is None:
+        return BINARY
+    if isinstance(schema, dict):
+        return schema
+    return _schema_ref(schema, components, "serialization")
+
+
 def build_document(app: Flask) -> dict[str, Any]:
     """Generate the OpenAPI 3.1 document from the registered operations."""
     components: dict[str, Any] = {}
@@ -148,7 +200,13 @@ def build_document(app: Flask) -> dict[str, Any]:
             elif meta["request_content"]:
                 op["requestBody"] = {"required": True, "content": meta["request_content"]}
             for status, resp in (meta["responses"] or {200: "OK"}).items():
-                if isinstance(resp, type) and issubclass(resp, BaseModel):
+                if isinstance(resp, Body):
+                    op["responses"][str(status)] = {
+                        "description": resp.description,
+                        "content": {media: {"schema": _media_schema(schema, components)}
+                                    for media, schema in resp.content.items()},
+                    }
+                elif isinstance(resp, type) and issubclass(resp, BaseModel):
                     op["responses"][str(status)] = {
                         "description": resp.__doc__.strip().splitlines()[0] if resp.__doc__ else "",
                         "content": {
@@ -213,27 +271,3 @@ bp = Blueprint("openapi", __name__)
 def openapi_json() -> Response:
     """The API description, generated from the schemas that validate requests."""
     return jsonify(build_document(current_app._get_current_object()))  # type: ignore[attr-defined]
-
-
-@bp.get("/docs")
-def docs() -> Response:
-    """A readable, dependency-free rendering of the API description."""
-    doc = build_document(current_app._get_current_object())  # type: ignore[attr-defined]
-    rows = []
-    for path, ops in doc["paths"].items():
-        for method, op in ops.items():
-            rows.append(
-                f"<tr><td><code>{method.upper()}</code></td><td><code>{escape(path)}</code></td>"
-                f"<td>{escape(op['summary'])}</td><td>{escape(op.get('description', ''))}</td></tr>"
-            )
-    html = (
-        "<!doctype html><meta charset=utf-8><title>CivicPulse API</title>"
-        "<style>body{font-family:sans-serif;margin:2em}"
-        "td{padding:.2em .8em;border-bottom:1px solid #ddd}</style>"
-        "<h1>CivicPulse API</h1><p>Machine-readable: <a href='/openapi.json'>/openapi.json</a>. "
-        "Open311 GeoReport v2 at <a href='/open311/v2/discovery.json'>/open311/v2/</a>.</p>"
-        "<table><tr><th>method</th><th>path</th><th>what</th><th>who</th></tr>"
-        + "".join(rows)
-        + "</table>"
-    )
-    return Response(html, mimetype="text/html")

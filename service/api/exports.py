@@ -30,7 +30,7 @@ from service.auth import principal, roles_required
 from service.db import engine
 from service.errors import Problem
 from service.idempotency import idempotent, save
-from service.openapi import operation
+from service.openapi import Body, operation
 from service.origin import external_url
 
 ROLES = ("grant_writer", "planner")
@@ -148,7 +148,8 @@ def get_export(export_id: int) -> Response:
 
 @bp.get("/exports/<int:export_id>/download")
 @operation(summary="Download an evidence pack (zip) with a signed link", query=DownloadQuery,
-           responses={200: "application/zip", 403: "expired or altered link"},
+           responses={200: Body("The evidence pack", {"application/zip": None}),
+                      403: "expired or altered link"},
            tags=("exports",))
 def download_export(export_id: int, query: DownloadQuery) -> Response:
     """The pack as a zip; the signature, not an API key, authorises it."""

@@ -18,7 +18,7 @@ from service.auth import principal, roles_required
 from service.db import engine
 from service.errors import Problem
 from service.idempotency import idempotent, save
-from service.openapi import operation
+from service.openapi import FEATURE_COLLECTION, Body, operation
 from service.origin import external_url
 
 READERS = ("planner", "grant_writer")
@@ -36,6 +36,19 @@ class HotspotRunOut(JobStatus):
     fingerprint: str | None
     cells_url: str | None = None
     areas_url: str | None = None
+
+
+class HotspotRunList(BaseModel):
+    """One page of runs, newest first."""
+
+    runs: list[HotspotRunOut]
+    total: int
+    page: int
+    page_size: int
+
+
+#: A finished run's cells or areas, with the fields of docs/architecture.md.
+GEOJSON_LAYER = Body("A GeoJSON FeatureCollection", {"application/geo+json": FEATURE_COLLECTION})
 
 
 def _out(run: dict[str, Any]) -> dict[str, Any]:
@@ -94,7 +107,7 @@ class RunListQuery(BaseModel):
 @bp.get("/hotspot-runs")
 @roles_required(*READERS)
 @operation(summary="List hotspot runs, newest first", query=RunListQuery,
-           roles=(*READERS, "admin"), tags=("hotspots",))
+           responses={200: HotspotRunList}, roles=(*READERS, "admin"), tags=("hotspots",))
 def list_hotspot_runs(query: RunListQuery) -> Response:
     """Runs with status and progress (the planner page polls this)."""
     with engine().connect() as conn:
@@ -127,6 +140,7 @@ def _finished_layer(run_id: int, layer: Callable[..., str]) -> Response:
 @bp.get("/hotspot-runs/<int:run_id>/cells")
 @roles_required(*READERS)
 @operation(summary="Every analysed cell of a run as GeoJSON", roles=(*READERS, "admin"),
+           responses={200: GEOJSON_LAYER, 409: "The run has not succeeded (yet)"},
            tags=("hotspots",))
 def hotspot_run_cells(run_id: int) -> Response:
     """All cells of the study area (empty ones too) with the contract's fields."""
@@ -136,6 +150,7 @@ def hotspot_run_cells(run_id: int) -> Response:
 @bp.get("/hotspot-runs/<int:run_id>/areas")
 @roles_required(*READERS)
 @operation(summary="A run's intervention areas as GeoJSON", roles=(*READERS, "admin"),
+           responses={200: GEOJSON_LAYER, 409: "The run has not succeeded (yet)"},
            tags=("hotspots",))
 def hotspot_run_areas(run_id: int) -> Response:
     """Contiguous hot cells merged into ranked intervention areas."""

@@ -26,7 +26,7 @@ from service.auth import principal, roles_required
 from service.db import engine
 from service.errors import Problem
 from service.idempotency import idempotent
-from service.openapi import operation
+from service.openapi import Body, operation
 
 log = logging.getLogger("civicpulse.photos")
 
@@ -161,7 +161,8 @@ def _serve(photo: photos.PhotoRecord, path: Path, mimetype: str, etag: str | boo
 @bp.get("/photos/<uuid:photo_id>")
 @operation(
     summary="A photo, re-encoded without any metadata",
-    responses={200: "The image (JPEG, PNG or WebP); ETag is its SHA-256",
+    responses={200: Body("The image, re-encoded; ETag is its SHA-256",
+                         {"image/jpeg": None, "image/png": None, "image/webp": None}),
                304: "Not modified", 404: "No such photo, or not visible to the caller"},
     tags=("photos",),
 )
@@ -178,7 +179,7 @@ def get_photo(photo_id: uuid.UUID) -> Response:
 @bp.get("/photos/<uuid:photo_id>/thumbnail")
 @operation(
     summary="A photo's thumbnail (JPEG, at most 320 px a side), once a worker has made it",
-    responses={200: "The thumbnail (image/jpeg)", 304: "Not modified",
+    responses={200: Body("The thumbnail", {"image/jpeg": None}), 304: "Not modified",
                404: "No such photo, not visible to the caller, or thumbnail not made yet"},
     tags=("photos",),
 )

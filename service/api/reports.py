@@ -47,7 +47,7 @@ from service.auth import principal, roles_required
 from service.db import engine
 from service.errors import Problem, from_validation
 from service.idempotency import idempotent, save
-from service.openapi import operation
+from service.openapi import Body, operation
 
 WRITERS = ("app", "planner", "admin")
 STAFF = ("planner", "admin")
@@ -89,7 +89,9 @@ def _check_jurisdiction(value: str | None) -> None:
 @operation(
     summary="Create a report (JSON or GeoJSON Feature)",
     body=ReportIn,
-    responses={201: ReportCreated, 200: "The report this client_id created earlier"},
+    responses={201: ReportCreated,
+               200: Body("The report this client_id created earlier",
+                         {"application/json": ReportCreated})},
     roles=WRITERS,
     tags=TAGS,
     idempotent=True,
@@ -357,7 +359,9 @@ def _nearby_item(row: Any, distance_m: float | None) -> dict[str, Any]:
 @operation(
     summary="Confirm a report (\"me too\"); one per reporter",
     body=ConfirmationIn,
-    responses={201: ConfirmationOut, 200: "This reporter had already confirmed"},
+    responses={201: ConfirmationOut,
+               200: Body("This reporter had already confirmed",
+                         {"application/json": ConfirmationOut})},
     roles=WRITERS,
     tags=TAGS,
     idempotent=True,

@@ -13,9 +13,10 @@ from geo.layers import features
 from service.auth import principal
 from service.db import read_engine
 from service.errors import Problem
-from service.ogc import apidoc, bp, catalog, html, params
+from service.ogc import apidoc, bp, catalog, documents, html, params
+from service.ogc.documents import json_or_html
 from service.ogc.links import GEOJSON, HTML, JSON, OPENAPI, href, link, page_links
-from service.openapi import operation
+from service.openapi import FEATURE, FEATURE_COLLECTION, Body, operation
 
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
@@ -39,7 +40,7 @@ def _metadata_format() -> str:
 
 @bp.get("/", strict_slashes=False)
 @operation(summary="OGC API landing page", tags=("ogc",),
-           responses={200: "Landing page", **_ERRORS})
+           responses={200: json_or_html("Landing page", documents.LANDING), **_ERRORS})
 def landing() -> Response:
     """The landing page: links to the API definition, conformance and collections."""
     fmt = _metadata_format()
@@ -60,7 +61,7 @@ def landing() -> Response:
 
 @bp.get("/api")
 @operation(summary="OGC API definition (OpenAPI 3.0)", tags=("ogc",),
-           responses={200: "OpenAPI 3.0"})
+           responses={200: Body("OpenAPI 3.0", {OPENAPI: {"type": "object"}})})
 def api() -> Response:
     """The OpenAPI 3.0 document of these endpoints (GDAL and QGIS read the page size here)."""
     if _metadata_format() == "html":
@@ -69,7 +70,8 @@ def api() -> Response:
 
 
 @bp.get("/api.html")
-@operation(summary="OGC API documentation (HTML)", tags=("ogc",), responses={200: "HTML"})
+@operation(summary="OGC API documentation (HTML)", tags=("ogc",),
+           responses={200: Body("HTML", {"text/html": documents.HTML_PAGE})})
 def api_html() -> Response:
     """A readable list of the operations and their parameters."""
     doc = apidoc.build()
@@ -85,7 +87,7 @@ def api_html() -> Response:
 
 @bp.get("/conformance")
 @operation(summary="OGC conformance classes", tags=("ogc",),
-           responses={200: "Conformance", **_ERRORS})
+           responses={200: json_or_html("Conformance", documents.CONFORMANCE), **_ERRORS})
 def conformance() -> Response:
     """The conformance classes this server implements."""
     fmt = _metadata_format()
@@ -95,7 +97,7 @@ def conformance() -> Response:
 
 @bp.get("/collections")
 @operation(summary="OGC feature collections", tags=("ogc",),
-           responses={200: "Collections", **_ERRORS})
+           responses={200: json_or_html("Collections", documents.COLLECTIONS), **_ERRORS})
 def collections() -> Response:
     """Every collection with its extent and links."""
     fmt = _metadata_format()
@@ -114,7 +116,7 @@ def collections() -> Response:
 
 @bp.get("/collections/<collection_id>")
 @operation(summary="OGC collection metadata", tags=("ogc",),
-           responses={200: "Collection", **_ERRORS})
+           responses={200: json_or_html("Collection", documents.COLLECTION), **_ERRORS})
 def collection(collection_id: str) -> Response:
     """One collection's metadata, the same document as its entry in /collections."""
     fmt = _metadata_format()
@@ -130,7 +132,8 @@ def _now() -> str:
 
 @bp.get("/collections/<collection_id>/items")
 @operation(summary="OGC features of a collection", tags=("ogc",),
-           responses={200: "GeoJSON FeatureCollection", **_ERRORS})
+           responses={200: json_or_html("GeoJSON FeatureCollection", FEATURE_COLLECTION,
+                                             GEOJSON), **_ERRORS})
 def items(collection_id: str) -> Response:
     """A page of features: bbox, datetime, property filters, limit/offset paging."""
     who = principal()
@@ -156,7 +159,8 @@ def items(collection_id: str) -> Response:
 
 @bp.get("/collections/<collection_id>/items/<feature_id>")
 @operation(summary="OGC feature by id", tags=("ogc",),
-           responses={200: "GeoJSON Feature", **_ERRORS})
+           responses={200: json_or_html("GeoJSON Feature", FEATURE, GEOJSON),
+                      **_ERRORS})
 def item(collection_id: str, feature_id: str) -> Response:
     """One feature; 404 when the collection holds no feature with that id."""
     who = principal()

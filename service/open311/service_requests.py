@@ -19,7 +19,8 @@ from geo.reports.search import SearchFilter, request_id_for_token, search
 from service import caches
 from service.db import engine
 from service.errors import Problem
-from service.open311 import bp
+from service.open311 import bp, documents
+from service.open311.documents import json_or_xml
 from service.open311.params import (
     FORM_CONTENT,
     JurisdictionQuery,
@@ -48,7 +49,7 @@ POSTING_ROLES = ("app", "planner", "admin")
     roles=POSTING_ROLES,
     tags=("open311",),
     responses={
-        200: "service_requests/request[]: service_request_id, service_notice, account_id",
+        200: json_or_xml("The new request's id", documents.Created),
         400: "a field is missing or not acceptable (named in the description)",
         403: "api_key missing, not valid, or its role may not post",
         404: "unknown service_code or jurisdiction_id",
@@ -128,7 +129,8 @@ def _found(f: SearchFilter) -> list[dict[str, Any]]:
     "updated_after/before, lat/long/radius extensions)",
     query=SearchQuery,
     tags=("open311",),
-    responses={200: "service_requests/request[]", 400: "a search argument is not valid"},
+    responses={200: json_or_xml("Matching requests", documents.Requests),
+               400: "a search argument is not valid"},
 )
 def search_requests(fmt: str, query: SearchQuery) -> Any:
     """Search reports; exact points only for planners and admins (Bearer key)."""
@@ -141,7 +143,8 @@ def search_requests(fmt: str, query: SearchQuery) -> Any:
 @bp.get("/requests/<request_id>.<fmt>")
 @known_format
 @operation(summary="Open311 one service request", query=JurisdictionQuery, tags=("open311",),
-           responses={200: "service_requests/request[] (one)", 404: "unknown request"})
+           responses={200: json_or_xml("The request", documents.Requests),
+                      404: "unknown request"})
 def get_request(request_id: str, fmt: str, query: JurisdictionQuery) -> Any:
     """One report as a one-element list; 404 when no such id."""
     check_jurisdiction(query.jurisdiction_id)
@@ -159,7 +162,7 @@ def get_request(request_id: str, fmt: str, query: JurisdictionQuery) -> Any:
 @known_format
 @operation(summary="Open311 exchange a tracking token for its service_request_id",
            query=JurisdictionQuery, tags=("open311",),
-           responses={200: "service_requests/request[]: service_request_id, token",
+           responses={200: json_or_xml("The request of the token", documents.Tokens),
                       404: "unknown token"})
 def get_token(token: str, fmt: str, query: JurisdictionQuery) -> Any:
     """The id of the report a tracking token belongs to; 404 when none."""

@@ -16,7 +16,8 @@ from werkzeug.exceptions import HTTPException
 from geo.services import EXTENSIONS, list_services
 from service.db import engine
 from service.errors import Problem
-from service.open311 import bp
+from service.open311 import bp, documents
+from service.open311.documents import json_or_xml
 from service.open311.params import JurisdictionQuery, base_url, check_jurisdiction, settings
 from service.open311.render import known_format, respond
 from service.openapi import operation
@@ -36,7 +37,7 @@ def _changeset() -> dt.datetime:
 @bp.get("/discovery.<fmt>")
 @known_format
 @operation(summary="Open311 service discovery", query=JurisdictionQuery, tags=("open311",),
-           responses={200: "discovery: changeset, contact, key_service, endpoints"})
+           responses={200: json_or_xml("The discovery document", documents.Discovery)})
 def discovery(fmt: str, query: JurisdictionQuery) -> Any:
     """Where this endpoint is, what it speaks, and how to get a key."""
     check_jurisdiction(query.jurisdiction_id)
@@ -80,7 +81,7 @@ def _service_item(svc: dict[str, Any]) -> dict[str, Any]:
 @bp.get("/services.<fmt>")
 @known_format
 @operation(summary="Open311 list of services (report categories)", query=JurisdictionQuery,
-           tags=("open311",), responses={200: "services/service[]"})
+           tags=("open311",), responses={200: json_or_xml("The services", documents.Services)})
 def services(fmt: str, query: JurisdictionQuery) -> Any:
     """Every active service, grouped as the city groups them."""
     check_jurisdiction(query.jurisdiction_id)
@@ -107,7 +108,8 @@ def _attribute(attr: dict[str, Any]) -> dict[str, Any]:
 @known_format
 @operation(summary="Open311 service definition (the questions a report answers)",
            query=JurisdictionQuery, tags=("open311",),
-           responses={200: "service_definition", 404: "unknown service_code"})
+           responses={200: json_or_xml("The service definition", documents.ServiceDefinition),
+                      404: "unknown service_code"})
 def service_definition(code: str, fmt: str, query: JurisdictionQuery) -> Any:
     """The attributes (questions) of one service; 404 for an unknown code."""
     check_jurisdiction(query.jurisdiction_id)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-from functools import lru_cache
 from pathlib import Path
 
 from flask import (
@@ -16,10 +14,12 @@ from flask import (
     send_from_directory,
     url_for,
 )
+from pydantic import BaseModel
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
 from werkzeug.security import safe_join
 
+from service.assets import LONG_MAX_AGE, content_version
 from service.auth import principal
 from service.openapi import operation
 from service.planner import bp
@@ -28,8 +28,6 @@ STATIC_DIR = Path(__file__).parent / "static"
 #: The vendored MapLibre GL JS build (see static/vendor/maplibre-gl/NOTICE).
 MAPLIBRE_VERSION = "6.17.0"
 MAPLIBRE_DIR = "vendor/maplibre-gl/"
-#: A year: a versioned URL never changes content, so browsers may keep it that long.
-LONG_MAX_AGE = 365 * 24 * 3600
 
 # The page talks only to its own origin: the browser itself then refuses any CDN,
 # font or basemap request, and a violation shows up as a console error in the test.
@@ -51,11 +49,11 @@ CSP = "; ".join(
 )
 
 
-@lru_cache(maxsize=64)
-def _content_version(path: str, mtime_ns: int, size: int) -> str:
-    """First 12 hex digits of the file's SHA-256 (cached per path, mtime and size)."""
-    digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
-    return digest[:12]
+class WhoAmI(BaseModel):
+    """The caller's role and key name (both null without a key)."""
+
+    role: str | None
+    name: str | None
 
 
 def asset_version(filename: str) -> str:
@@ -64,11 +62,7 @@ def asset_version(filename: str) -> str:
     # vendored files use the release number; our files change with every edit.
     if filename.startswith(MAPLIBRE_DIR):
         return MAPLIBRE_VERSION
-    found = safe_join(str(STATIC_DIR), filename)
-    if found is None or not Path(found).is_file():
-        return ""
-    stat = Path(found).stat()
-    return _content_version(found, stat.st_mtime_ns, stat.st_size)
+    return content_version(STATIC_DIR, filename)
 
 
 def asset_url(filename: str) -> str:
@@ -133,7 +127,7 @@ def asset(filename: str) -> Response:
 
 @bp.get("/whoami")
 @operation(summary="The role of the caller's API key (the map page adapts to it)",
-           tags=("planner",))
+           responses={200: WhoAmI}, tags=("planner",))
 def whoami() -> Response:
     """The caller's role and key name; 401 for an unknown key, role null without one."""
     who = principal()

@@ -26,7 +26,7 @@ from geo.layers.intervention_features import interventions_extent
 from service.auth import principal
 from service.db import read_engine
 from service.errors import Problem
-from service.openapi import operation
+from service.openapi import Body, operation
 from service.origin import public_origin
 from service.tiles import bp
 
@@ -37,6 +37,19 @@ PARAMS = {"hotspots": {"run"}, "reports": {"service", "since", "until"}, "bounda
           "interventions": set()}
 MAX_AGE = 60  # seconds a client may reuse a tile before revalidating (a 304 is cheap)
 WORLD = (-180.0, -85.0511, 180.0, 85.0511)
+#: The TileJSON 3.0.0 fields this server fills (https://github.com/mapbox/tilejson-spec).
+TILEJSON = {
+    "type": "object", "required": ["tilejson", "tiles"],
+    "properties": {
+        "tilejson": {"const": "3.0.0"}, "name": {"type": "string"},
+        "scheme": {"const": "xyz"},
+        "tiles": {"type": "array", "items": {"type": "string", "format": "uri-reference"}},
+        "minzoom": {"type": "integer"}, "maxzoom": {"type": "integer"},
+        "bounds": {"type": "array", "items": {"type": "number"}, "minItems": 4, "maxItems": 4},
+        "vector_layers": {"type": "array", "items": {"type": "object", "properties": {
+            "id": {"type": "string"}, "fields": {"type": "object"}}}},
+    },
+}
 _ERRORS = {400: "Invalid z, x, y or parameter (named in the message)", 401: "Invalid API key",
            404: "Unknown layer, or run not succeeded"}
 
@@ -137,7 +150,8 @@ def _cache_headers(resp: Response, etag: str, staff: bool) -> Response:
 
 @bp.get("/<layer>/<z>/<x>/<y>.mvt")
 @operation(summary="Vector tile of a layer", tags=("tiles",),
-           responses={200: "Mapbox Vector Tile (empty body: nothing in the tile)",
+           responses={200: Body("Mapbox Vector Tile (empty body: nothing in the tile)",
+                                {"application/vnd.mapbox-vector-tile": None}),
                       304: "Not modified", **_ERRORS})
 def tile(layer: str, z: str, x: str, y: str) -> Response:
     """One tile; 304 when the caller's ETag is current."""
@@ -180,7 +194,7 @@ def _bounds(layer: str, run_id: int | None) -> tuple[float, float, float, float]
 
 @bp.get("/<layer>.json")
 @operation(summary="TileJSON 3.0.0 of a layer", tags=("tiles",),
-           responses={200: "TileJSON", **_ERRORS})
+           responses={200: Body("TileJSON 3.0.0", {"application/json": TILEJSON}), **_ERRORS})
 def tilejson(layer: str) -> Response:
     """TileJSON 3.0.0: the absolute tile URL template (with the filters), bounds, fields."""
     layer = _layer(layer)

@@ -48,6 +48,8 @@ GETS: dict[str, list[str]] = {
         "/api/v1/reports/nearby?service_code=lead_paint&lat={lat}&long={lng}",
         "/api/v1/reports/nearby?service_code=lead_paint&lat={near_lat}&long={lng}"],
     "/docs": ["/docs"],
+    "/docs/": ["/docs/"],
+    "/docs/static/<path:filename>": ["/docs/static/docs.js"],
     "/healthz": ["/healthz"],
     "/readyz": ["/readyz"],
     "/metrics": ["/metrics"],

@@ -10,39 +10,21 @@ the page's CSP forbids eval, which is how Playwright runs an expression string.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import h3
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import text
-from werkzeug.serving import make_server
 
 from geo.hotspots.runs import latest_run_id
+from tests.browser import ARTIFACTS, TIMEOUT_MS, chromium, needs_chromium, served
 from tests.cities import PLACES, map_page, standing
 from tests.cities.map_page import MapPageCity as PlannerCity
 from tests.cities.map_page import publish_like_run_a
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
-# Software WebGL: with no GPU, Chromium renders WebGL2 through ANGLE on SwiftShader.
-# Asking for it explicitly keeps that working where the silent fallback is deprecated
-# (Chromium warns and will drop it). The network switches keep the browser itself,
-# not only the page, from calling home. Playwright adds --headless.
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--use-angle=swiftshader", "--enable-unsafe-swiftshader",
-    "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync",
-]
-TIMEOUT_MS = 30_000
-
-pytestmark = pytest.mark.skipif(
-    not Path(CHROMIUM).exists(),
-    reason=f"{CHROMIUM} is missing: `make setup` installs Debian's chromium package",
-)
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")
@@ -55,23 +37,15 @@ def city(engine: Any, app: Any) -> Iterator[PlannerCity]:
 @pytest.fixture(scope="module")
 def live_server(app: Any) -> Iterator[str]:
     """The app served over HTTP on a free port, in a thread."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
+    with served(app) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     """Headless Chromium from Debian (no `playwright install`)."""
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture
