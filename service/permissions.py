@@ -141,6 +141,8 @@ TABLE: dict[tuple[str, str], Row] = {
     ("GET", "/app/i18n/<language>.json"): EVERYONE,
     ("GET", "/openapi.json"): EVERYONE,
     ("GET", "/docs"): EVERYONE,
+    ("GET", "/docs/"): EVERYONE,
+    ("GET", "/docs/static/<path:filename>"): EVERYONE,
     ("GET", "/healthz"): EVERYONE,
     ("GET", "/readyz"): EVERYONE,
     ("GET", "/static/<path:filename>"): NOBODY,  # Flask's default; nothing is served there
