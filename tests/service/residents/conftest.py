@@ -25,8 +25,8 @@ from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 from werkzeug.serving import make_server
 
 from service import create_app
+from tests.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.cities import PLACES, build, standing
-from tests.service.planner.test_planner_page import CHROMIUM, CHROMIUM_ARGS
 
 TIMEOUT_MS = 30_000
 PLACE = PLACES["residents-app"]
