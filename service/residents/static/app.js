@@ -41,12 +41,19 @@ async function network() {
   }
 }
 
+let failures = 0;
+let retry = null;
+
 async function send() {
   if (!navigator.onLine || !api.hasKey) return;
+  clearTimeout(retry);
   try {
     await queue.flush();
+    failures = 0;
   } catch {
-    // Cut off or refused: the same batch goes again on the next try.
+    // Cut off or refused: the same batch goes again soon (2 s, 4 s, … up to 30 s).
+    failures += 1;
+    retry = setTimeout(send, Math.min(RETRY_MS, 1000 * 2 ** failures));
   }
   await network();
 }

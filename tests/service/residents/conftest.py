@@ -78,6 +78,19 @@ def browser(playwright_phone: Any) -> Iterator[Browser]:
     chromium.close()
 
 
+def fill_flood(page: Page, depth: str, description: str) -> None:
+    """Choose flooding, answer its required question, describe it."""
+    page.get_by_role("radio", name="Street flooding").check()
+    page.get_by_label("How deep is the water (cm)?").fill(depth)
+    page.get_by_label("Description").fill(description)
+
+
+def wait_for_service_worker(page: Page) -> None:
+    """Wait until the service worker has stored the shell and controls the page."""
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+    page.evaluate("async () => { await navigator.serviceWorker.ready; }")
+
+
 class Phone:
     """A phone-sized browser context with granted geolocation, watching for errors."""
 
@@ -87,6 +100,8 @@ class Phone:
         self.errors: list[str] = []
         self.outside: list[str] = []
         self.offline_now = False
+        #: Network errors the test causes itself; the browser logs each as a console error.
+        self.expected_errors: set[str] = set()
         context.route(lambda url: not url.startswith(base), self._block)
 
     def _block(self, route: Any) -> None:
@@ -101,11 +116,19 @@ class Phone:
         tab.on("pageerror", lambda exc: self.errors.append(f"pageerror: {exc}"))
         return tab
 
+    def open(self, hash_: str = "") -> Page:
+        """The app in a new tab, ready (services loaded, words applied)."""
+        tab = self.page()
+        tab.goto(f"{self.base}/app/{hash_}")
+        tab.wait_for_function("() => document.body.dataset.ready === 'yes'")
+        return tab
+
     def _console(self, message: Any) -> None:
         # Offline, the browser itself logs each refused request: that is the test's doing.
-        if message.type == "error" and not (
-            self.offline_now and "ERR_INTERNET_DISCONNECTED" in message.text
-        ):
+        caused = set(self.expected_errors)
+        if self.offline_now:
+            caused.add("ERR_INTERNET_DISCONNECTED")
+        if message.type == "error" and not any(e in message.text for e in caused):
             self.errors.append(f"console: {message.text}")
 
     def offline(self) -> None:

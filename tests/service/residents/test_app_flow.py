@@ -5,26 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 from sqlalchemy import text
 
 from tests.photo_samples import jpeg
-from tests.service.residents.conftest import ARTIFACTS, PLACE, Phone
-
-
-def open_app(phone: Phone, hash_: str = "") -> Page:
-    """The app, ready (services loaded, words applied)."""
-    page = phone.page()
-    page.goto(f"{phone.base}/app/{hash_}")
-    page.wait_for_function("() => document.body.dataset.ready === 'yes'")
-    return page
-
-
-def fill_flood(page: Page, depth: str, description: str) -> None:
-    """Choose flooding, answer its required question, describe it."""
-    page.get_by_role("radio", name="Street flooding").check()
-    page.get_by_label("How deep is the water (cm)?").fill(depth)
-    page.get_by_label("Description").fill(description)
+from tests.service.residents.conftest import ARTIFACTS, PLACE, Phone, fill_flood
 
 
 def reports_with(engine: Any, tag: str) -> list[Any]:
@@ -41,7 +26,7 @@ def test_a_flood_with_a_photo_is_sent_and_followed_under_my_reports(
     phone: Phone, engine: Any, client: Any, api_keys: Any, tmp_path: Any
 ) -> None:
     tag = f"flood-{uuid.uuid4().hex[:8]}"
-    page = open_app(phone)
+    page = phone.open()
     page.get_by_role("link", name="Report a problem").click()
     expect(page.locator("#location-text")).to_contain_text("accurate to about 8 m")
 
@@ -99,3 +84,32 @@ def test_a_flood_with_a_photo_is_sent_and_followed_under_my_reports(
             r.onsuccess = () => ok(JSON.stringify(r.result)); });
     }""")
     assert str(row.id) not in kept and "token" not in kept
+
+
+def test_me_too_adds_a_confirmation_not_a_report(
+    phone: Phone, engine: Any, client: Any, api_keys: Any
+) -> None:
+    tag = f"metoo-{uuid.uuid4().hex[:8]}"
+    lat, lng = PLACE.at(-1500, 1500)
+    filed = client.post("/api/v1/reports", headers=api_keys.headers("app2"), json={
+        "service_code": "flooding", "lat": lat, "long": lng, "attributes": {"depth_cm": 10},
+        "description": f"{tag} first", "device_id": "another-phone"})
+    assert filed.status_code == 201
+    report = filed.get_json()
+    phone.context.set_geolocation({"latitude": lat, "longitude": lng + 0.0002, "accuracy": 5})
+
+    page = phone.open("#report")
+    expect(page.locator("#location-text")).to_contain_text("accurate to about 5 m")
+    page.get_by_role("radio", name="Street flooding").check()
+    nearby = page.locator("#nearby")
+    expect(nearby).to_be_visible()
+    expect(nearby).to_contain_text(f"Report {report['service_request_id']}")
+    nearby.get_by_role("button", name=f"Me too: report {report['service_request_id']}").click()
+    expect(page.locator("#done-title")).to_have_text("Thank you")
+
+    assert len(reports_with(engine, tag)) == 1
+    with engine.connect() as conn:
+        confirmations = conn.execute(
+            text("SELECT confirmations FROM reports WHERE id = :id"), {"id": report["id"]}
+        ).scalar_one()
+    assert confirmations == 1
