@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PG_MAJOR ?= 15
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup demo env test lint bench clean
 
 setup: $(BIN)/civicpulse
 	@bash .ci/ensure-system-packages
@@ -18,6 +18,10 @@ $(BIN)/civicpulse: pyproject.toml
 
 demo: setup
 	$(BIN)/python -m service.devstack demo
+
+# The CLI's environment beside a running `make demo`: eval "$$(make -s env)".
+env: setup
+	@$(BIN)/civicpulse env
 
 test: setup
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile

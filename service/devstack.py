@@ -20,6 +20,7 @@ import glob
 import json
 import os
 import pwd
+import shlex
 import shutil
 import signal
 import socket
@@ -36,7 +37,15 @@ from redis import Redis
 from redis.exceptions import RedisError
 
 ROOT = Path(__file__).resolve().parent.parent
-LOCAL = ROOT / ".local"
+#: The demo's own state: logs, a local PostgreSQL/Redis if it started them, and
+#: ``demo.env`` (CIVICPULSE_LOCAL_DIR moves it, as the README-tour test does).
+LOCAL = Path(os.environ.get("CIVICPULSE_LOCAL_DIR") or ROOT / ".local").resolve()
+#: The CLI's environment beside the demo, as one ``export …`` line (``civicpulse env``).
+ENV_FILE = LOCAL / "demo.env"
+#: What a ``civicpulse`` command beside the demo needs to find the same city and files.
+CLI_SETTINGS = ("DATABASE_URL", "REDIS_URL", "CIVICPULSE_ENV", "CIVICPULSE_SECRET_KEY",
+                "CIVICPULSE_MEDIA_DIR", "CIVICPULSE_EXPORT_DIR", "CIVICPULSE_UNIT_COSTS",
+                "CIVICPULSE_APP_KEY")
 DEMO_DB = "civicpulse_demo"
 ROLES = ("app", "planner", "grant_writer", "admin")
 
@@ -296,7 +305,18 @@ PROBES = ("/readyz", "/docs", "/openapi.json", "/open311/v2/discovery.json",
           "/ogc/collections", "/app/", "/app/services.json")
 
 
-def banner(base: str, keys: dict[str, str], showcase: Any = None) -> None:
+def export_line(env: dict[str, str]) -> str:
+    """The ``export …`` line giving a shell the demo's settings (those set, quoted).
+
+    >>> print(export_line({"DATABASE_URL": "postgresql://u@h/db", "CIVICPULSE_ENV": "dev",
+    ...                    "CIVICPULSE_UNIT_COSTS": '{"a": 1}', "HOME": "/root"}))
+    export DATABASE_URL=postgresql://u@h/db CIVICPULSE_ENV=dev CIVICPULSE_UNIT_COSTS='{"a": 1}'
+    """
+    return "export " + " ".join(f"{name}={shlex.quote(env[name])}" for name in CLI_SETTINGS
+                                if env.get(name))
+
+
+def banner(base: str, keys: dict[str, str], showcase: Any = None, env_line: str = "") -> None:
     """What to open, which key to use, and the ids the README tour asks for."""
     print(f"""
   CivicPulse demo — Port Ellis is up.
@@ -320,6 +340,10 @@ def banner(base: str, keys: dict[str, str], showcase: Any = None) -> None:
         print(f"""
   Showcase evidence pack: lead paint in {DISTRICT}, a ${BUDGET:,} budget (README tour)
     DISTRICT={showcase.boundary_id} LEAD_RUN={showcase.run_id}""")
+    if env_line:
+        print(f"""
+  The CLI's environment, for `civicpulse …` in another terminal (again: civicpulse env):
+    {env_line}""")
     print(f"""
   Try:  curl -H 'Authorization: Bearer {keys['planner']}' \\
              '{base}/open311/v2/requests.json?page_size=3'
@@ -357,6 +381,9 @@ def demo(check: bool = False, port: int = 8000, web_workers: int = 2,
             env = {"CIVICPULSE_MEDIA_DIR": "var/media", "CIVICPULSE_EXPORT_DIR": "var/exports",
                    "CIVICPULSE_UNIT_COSTS": json.dumps(UNIT_COSTS), **os.environ,
                    "CIVICPULSE_ENV": "dev", "DATABASE_URL": database, "REDIS_URL": redis_url}
+            # Absolute, so the export line works from any folder.
+            for name in ("CIVICPULSE_MEDIA_DIR", "CIVICPULSE_EXPORT_DIR"):
+                env[name] = str(Path(env[name]).resolve())
             keys, showcase = prepare_data(env, reports=reports)
             # The residents' app hands this key to every browser: it is public by design.
             env.setdefault("CIVICPULSE_APP_KEY", keys["app"])
@@ -374,7 +401,9 @@ def demo(check: bool = False, port: int = 8000, web_workers: int = 2,
                     say(f"{path} answered {status}")
                 say("all surfaces answered" if not failed else f"{len(failed)} probes failed")
                 return 1 if failed or worker.poll() is not None else 0
-            banner(base, keys, showcase)
+            line = export_line(env)
+            ENV_FILE.write_text(line + "\n", encoding="utf-8")
+            banner(base, keys, showcase, line)
             while all(proc.poll() is None for _, proc in stack.children):
                 time.sleep(0.5)
             dead = next(name for name, proc in stack.children if proc.poll() is not None)

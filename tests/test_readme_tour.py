@@ -15,6 +15,7 @@ import json
 import os
 import queue
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -31,7 +32,7 @@ import pytest
 from redis import Redis
 
 from geo.migrate import scratch_database
-from service.devstack import free_port
+from service.devstack import CLI_SETTINGS, free_port
 from tests.conftest import ADMIN_URL
 from tests.readme_tour import Call, Tour, TourError, blocks, missing
 
@@ -139,6 +140,19 @@ def _read_banner(proc: subprocess.Popen[str]) -> str:
     pytest.fail("make demo's stack did not come up:\n" + "".join(out)[-4000:])
 
 
+def _exported(line: str) -> dict[str, str]:
+    """The variables an ``export A=1 B='x y'`` line sets, as a shell would read them."""
+    words = shlex.split(line)
+    assert words[0] == "export", line
+    return dict(word.split("=", 1) for word in words[1:])
+
+
+def _without_settings(env: dict[str, str]) -> dict[str, str]:
+    """``env`` minus every setting the demo's export line is meant to provide."""
+    return {k: v for k, v in env.items()
+            if k not in CLI_SETTINGS}
+
+
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[Demo]:
     """``make demo``'s stack on a smaller city, in a database of its own.
@@ -153,6 +167,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[D
             **os.environ, "DATABASE_URL": database.replace("+psycopg", ""),
             "REDIS_URL": redis_url, "CIVICPULSE_MEDIA_DIR": str(files / "media"),
             "CIVICPULSE_EXPORT_DIR": str(files / "exports"),
+            "CIVICPULSE_LOCAL_DIR": str(files / "local"),
             "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
         }
         proc = subprocess.Popen(
@@ -167,8 +182,11 @@ def demo(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[D
             assert base and ids, text
             keys = dict(re.findall(r"^\s+(app|planner|grant_writer|admin)\s+(cp_\S+)$",
                                    text, re.M))
-            # What `make demo` puts beside the CLI: the same database, Redis and folders.
-            cli_env = {**env, "CIVICPULSE_ENV": "dev"}
+            # The CLI beside the demo gets exactly the export line the banner printed,
+            # over an environment without the demo's own settings.
+            line = re.search(r"^\s+(export DATABASE_URL=.*)$", text, re.M)
+            assert line, text
+            cli_env = {**_without_settings(env), **_exported(line[1])}
             found = Demo(base[1], keys, int(ids[1]), int(ids[2]), cli_env)
             found.wait("/api/v1/hotspot-runs?page_size=50", lambda d: sum(
                 r["status"] == "succeeded" for r in d["runs"]) >= 2, "the demo's two runs")

@@ -120,6 +120,18 @@ def services_load(files: tuple[Path, ...]) -> None:
     click.echo(f"loaded {count} services")
 
 
+@main.command("env")
+def env_command() -> None:
+    """Print the `export …` line of the running demo's settings: eval "$(civicpulse env)"."""
+    from service.devstack import ENV_FILE
+
+    if not ENV_FILE.is_file():
+        raise click.ClickException(
+            f"no demo environment at {ENV_FILE}: start `make demo` first, or set "
+            "DATABASE_URL, REDIS_URL and the other settings yourself (README, Configuration)")
+    click.echo(ENV_FILE.read_text(encoding="utf-8").strip())
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
