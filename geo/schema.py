@@ -351,6 +351,7 @@ class AuditEvent(Base):
         Index("ix_audit_events_action", "action", "id"),
         Index("ix_audit_events_actor", "actor_key_id", "id"),
         Index("ix_audit_events_target", "target_type", "target_id"),
+        Index("ix_audit_events_user", "actor_user_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
@@ -362,6 +363,10 @@ class AuditEvent(Base):
     actor_key_id: Mapped[int | None] = mapped_column(
         ForeignKey("api_keys.id", ondelete="SET NULL")
     )
-    #: The key's name at the time, ``cli``, or (with staff sign-in) the person.
+    #: The person who acted, signed in (:mod:`geo.accounts`); null for keys and the CLI.
+    actor_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    #: The person's email or the key's name at the time, or ``cli``.
     actor: Mapped[str] = mapped_column(String(200))
     details: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))

@@ -80,6 +80,46 @@ def _basemap(raw: str) -> str:
             f"CIVICPULSE_BASEMAP must be a .pmtiles file or a style URL; {raw!r} is neither"
         )
     return path
+#: Roles a person signed in may hold (geo.accounts.schema.STAFF_ROLES; settings import nothing).
+_PERSON_ROLES = ("planner", "grant_writer", "admin")
+
+
+def _oidc_roles(raw: str) -> dict[str, str]:
+    """``CIVICPULSE_OIDC_ROLES``: JSON object of claim value (a group) → CivicPulse role."""
+    if not raw:
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:
+        raise ConfigError(f"CIVICPULSE_OIDC_ROLES must be a JSON object: {exc}") from exc
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and v in _PERSON_ROLES for k, v in value.items()
+    ):
+        raise ConfigError('CIVICPULSE_OIDC_ROLES must look like {"gis-planners": "planner", ...} '
+                          f"with roles among {', '.join(_PERSON_ROLES)}")
+    return dict(value)
+
+
+def _oidc(env: Mapping[str, str], mode: str) -> dict[str, Any]:
+    """The OpenID Connect settings: all three of issuer, client id and secret, or none."""
+    names = ("CIVICPULSE_OIDC_ISSUER", "CIVICPULSE_OIDC_CLIENT_ID",
+             "CIVICPULSE_OIDC_CLIENT_SECRET")
+    issuer, client_id, secret = (env.get(n, "").strip() for n in names)
+    given = [n for n, v in zip(names, (issuer, client_id, secret), strict=True) if v]
+    if given and len(given) < 3:
+        missing = ", ".join(n for n in names if n not in given)
+        raise ConfigError(f"OpenID Connect needs {missing} too (or none of the three)")
+    if issuer and not issuer.startswith("https://") and not (
+        mode != "production" and issuer.startswith("http://")
+    ):
+        raise ConfigError("CIVICPULSE_OIDC_ISSUER must be an https:// URL")
+    roles = _oidc_roles(env.get("CIVICPULSE_OIDC_ROLES", ""))
+    if issuer and not roles:
+        raise ConfigError("CIVICPULSE_OIDC_ROLES is required with CIVICPULSE_OIDC_ISSUER: "
+                          'which groups give which role, e.g. {"gis-planners": "planner"}')
+    return {"oidc_issuer": issuer.rstrip("/"), "oidc_client_id": client_id,
+            "oidc_client_secret": secret, "oidc_roles": roles,
+            "oidc_role_claim": env.get("CIVICPULSE_OIDC_ROLE_CLAIM", "").strip() or "groups"}
 
 
 #: ``10/minute``, ``20 per hour``, ``5/30 seconds``: one Flask-Limiter (``limits``) item.
@@ -197,6 +237,20 @@ class Settings:
     #: The basemap: a PMTiles file served at ``/basemap/``, or the URL of a MapLibre
     #: style the city serves itself; empty: maps have no streets.
     basemap: str = ""
+    #: Staff sign-in (geo.accounts): session lifetimes and the lock-out after failures.
+    session_idle_minutes: int = 30
+    session_max_hours: int = 12
+    login_max_failures: int = 5
+    login_lockout_minutes: int = 15
+    #: OpenID Connect (the city's identity provider); empty issuer: local accounts only.
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: str = field(default="", repr=False)
+    #: The claim holding a person's groups, and which group gives which role.
+    oidc_role_claim: str = "groups"
+    oidc_roles: dict[str, str] = field(default_factory=dict)
+    #: The anonymous public hotspot map at ``/map``.
+    public_map: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -284,6 +338,12 @@ class Settings:
             unit_costs=_unit_costs(env.get("CIVICPULSE_UNIT_COSTS", "")),
             app_key=_app_key(env.get("CIVICPULSE_APP_KEY", "")),
             basemap=_basemap(env.get("CIVICPULSE_BASEMAP", "")),
+            session_idle_minutes=_positive(env, "CIVICPULSE_SESSION_IDLE_MINUTES", 30),
+            session_max_hours=_positive(env, "CIVICPULSE_SESSION_MAX_HOURS", 12),
+            login_max_failures=_positive(env, "CIVICPULSE_LOGIN_MAX_FAILURES", 5),
+            login_lockout_minutes=_positive(env, "CIVICPULSE_LOGIN_LOCKOUT_MINUTES", 15),
+            public_map=_flag(env, "CIVICPULSE_PUBLIC_MAP", True),
+            **_oidc(env, mode),
             extra={
                 key: env[name]
                 for key, name in (

@@ -10,7 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from geo.db import ReadRouter, make_engine
 from geo.settings import Settings
-from service import errors, headers, inputs, limits, observability
+from service import auth, errors, headers, inputs, limits, observability
 
 __version__ = "0.1.0"
 
@@ -66,6 +66,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     observability.install(app)
     inputs.install(app)
     headers.install(app)
+    auth.install(app)
 
     from service import apidocs, health, openapi
     from service.api import bp as api_bp
@@ -73,6 +74,8 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     from service.open311 import bp as open311_bp
     from service.planner import bp as planner_bp
     from service.residents import bp as residents_bp
+    from service.staff import bp as staff_bp
+    from service.staff import render as staff_render
     from service.tiles import bp as tiles_bp
 
     app.register_blueprint(health.bp)
@@ -84,6 +87,8 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     app.register_blueprint(tiles_bp)
     app.register_blueprint(planner_bp)
     app.register_blueprint(residents_bp)
+    app.register_blueprint(staff_bp)
+    staff_render.install(app)
     limits.install(app, settings)
     if settings.trusted_proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies)  # type: ignore[method-assign]

@@ -1,20 +1,39 @@
-"""Who is calling: ``Authorization: Bearer <key>`` (Open311 POST also ``api_key``)."""
+"""Who is calling: an API key, or a person signed in to the staff pages.
+
+Machines send ``Authorization: Bearer <key>`` (Open311 POST also ``api_key``).
+People carry a session cookie (:mod:`service.staff`): a signed Flask session holding
+a random token whose row in ``staff_sessions`` says who they are
+(:mod:`geo.accounts.sessions`). Both give a :class:`~geo.access.keys.Principal` that goes
+through the same role checks, so nothing can do more in the browser than over the
+API. A write authenticated by the cookie must carry the page's CSRF token and, when
+the browser says where it comes from, come from this origin: another site can make a
+browser send the cookie, but not read the token.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
-from flask import g, request
+from flask import Flask, current_app, g, request, session
+from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from geo.access import keys
 from geo.access.keys import ANONYMOUS, Principal
+from geo.accounts import sessions as staff_sessions
 from service import caches
 from service.db import engine
 from service.errors import Problem
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+#: Where the Flask session keeps the staff session's token.
+SESSION_TOKEN = "staff_token"
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+csrf = CSRFProtect()
 
 
 def bearer_key() -> str | None:
@@ -36,8 +55,8 @@ def principal(form_key: str | None = None) -> Principal:
         return cached
     key = bearer_key() or form_key
     if not key:
-        g.principal = ANONYMOUS
-        return ANONYMOUS
+        g.principal = _session_principal() or ANONYMOUS
+        return g.principal
     # Known keys are remembered while api_keys is unchanged (a revocation takes
     # effect on the next request, in every process); unknown ones are asked again.
     with engine().connect() as conn:
@@ -47,6 +66,62 @@ def principal(form_key: str | None = None) -> Principal:
                       headers={"WWW-Authenticate": 'Bearer realm="civicpulse"'})
     g.principal = found
     return found
+
+
+def _session_principal() -> Principal | None:
+    """The person of the session cookie, if it names a live session; checks CSRF on writes."""
+    token = session.get(SESSION_TOKEN)
+    if not isinstance(token, str):
+        return None
+    settings = current_app.config["SETTINGS"]
+    with engine().begin() as conn:
+        who = staff_sessions.lookup(conn, token, idle_minutes=settings.session_idle_minutes,
+                                    max_hours=settings.session_max_hours)
+    if who is None:
+        session.pop(SESSION_TOKEN, None)  # ended, idle or disabled: forget the cookie
+        return None
+    if request.method not in SAFE_METHODS:
+        check_csrf()
+    return who
+
+
+def check_csrf() -> None:
+    """Refuse (403) a cookie-authenticated write from another origin or without the token."""
+    origin = request.headers.get("Origin")
+    if origin is not None:
+        public = current_app.config["SETTINGS"].public_base_url
+        # Host names, not schemes: behind a TLS proxy the request itself is http.
+        ours = {request.host, urlsplit(public).netloc} - {""}
+        if urlsplit(origin).netloc not in ours:
+            raise Problem(403, f"Origin: {origin} is not this site; cross-site writes are "
+                          "refused", kind="forbidden", field="Origin")
+    try:
+        csrf.protect()
+    except CSRFError as exc:
+        raise Problem(403, f"csrf_token: {exc.description} Reload the page and try again.",
+                      kind="forbidden", field="csrf_token") from exc
+
+
+def install(app: Flask) -> None:
+    """Session cookie flags and CSRF for ``app``'s cookie-authenticated writes."""
+    settings = app.config["SETTINGS"]
+    app.config.update(
+        SESSION_COOKIE_NAME="civicpulse_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        # Lax, not Strict: the identity provider sends the browser back with a
+        # top-level GET that must carry the cookie; cross-site POSTs never do.
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.env not in ("dev", "test"),
+        PERMANENT_SESSION_LIFETIME=settings.session_max_hours * 3600,
+        # Checked by check_csrf only where the cookie authenticates: bearer-key
+        # clients (phone apps, scripts) are not asked for a token they cannot have.
+        WTF_CSRF_CHECK_DEFAULT=False,
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
+        # Flask-WTF would want a Referer on HTTPS, which our no-referrer policy
+        # withholds; check_csrf compares the Origin instead.
+        WTF_CSRF_SSL_STRICT=False,
+    )
+    csrf.init_app(app)
 
 
 def require(*roles: str) -> Principal:

@@ -252,9 +252,9 @@ def idempotent(view: F) -> F:
         """Claim, run, store or release; or answer from the record."""
         key = request_key()
         who = principal()
-        if key is None or who.key_id is None:
+        if key is None or who.scope is None:
             return view(*args, **kwargs)
-        scope = records.scope_key(str(who.key_id), request.method, request.path, key)
+        scope = records.scope_key(who.scope, request.method, request.path, key)
         fp = records.fingerprint(request.mimetype or "", _payload())
         with engine().begin() as conn:
             # A claim lost in a crash only means the retry runs again (and a report

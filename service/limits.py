@@ -40,7 +40,7 @@ def _ip() -> str:
 
 
 def _key() -> str:
-    """The caller's API key id; anonymous callers and bad keys count by address."""
+    """The caller's API key id or person; anonymous callers and bad keys count by address."""
     form_key = None
     if request.blueprint == "open311" and request.mimetype in FORMS:
         form_key = request.form.get("api_key") or None
@@ -48,7 +48,7 @@ def _key() -> str:
         who = principal(form_key)
     except Problem:
         return _ip()  # the view refuses the key in its surface's own words
-    return f"key:{who.key_id}" if who.key_id is not None else _ip()
+    return f"key:{who.scope}" if who.scope is not None else _ip()
 
 
 def _sent_device_id() -> Any:

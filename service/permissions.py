@@ -145,7 +145,12 @@ TABLE: dict[tuple[str, str], Row] = {
     ("GET", "/docs/static/<path:filename>"): EVERYONE,
     ("GET", "/healthz"): EVERYONE,
     ("GET", "/readyz"): EVERYONE,
-    ("GET", "/static/<path:filename>"): NOBODY,  # Flask's default; nothing is served there
+    ("GET", "/static/<path:filename>"): EVERYONE,  # the shared stylesheet
+    # Staff sign-in and pages (a page's 401 is a redirect to /login for a browser)
+    ("GET", "/login"): EVERYONE,
+    ("POST", "/login"): answers(403),  # without the form's CSRF token
+    ("POST", "/logout"): EVERYONE,
+    ("GET", "/staff/"): roles("planner", "grant_writer"),
 }
 
 

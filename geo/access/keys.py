@@ -17,16 +17,31 @@ KEY_PREFIX = "cp_"
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: an API key's id and role, or anonymous (``key_id`` None)."""
+    """Who is calling: an API key, a person signed in (``user_id``), or anonymous.
+
+    A person's ``name`` is their email; anonymous has neither id and ``role`` None.
+    """
 
     key_id: int | None
     role: str | None
     name: str = ""
+    user_id: int | None = None
 
     @property
     def is_staff(self) -> bool:
         """Planners and admins may see exact points, device ids and contacts."""
         return self.role in ("planner", "admin")
+
+    @property
+    def scope(self) -> str | None:
+        """Who this is across requests (rate limits, idempotency): the key or the person.
+
+        >>> Principal(key_id=7, role="app").scope, Principal(None, "planner", user_id=3).scope
+        ('7', 'user:3')
+        """
+        if self.key_id is not None:
+            return str(self.key_id)
+        return f"user:{self.user_id}" if self.user_id is not None else None
 
     def has(self, *roles: str) -> bool:
         """True when the caller holds one of ``roles`` (admin holds them all)."""
@@ -53,11 +68,13 @@ class IssuedKey:
 
 
 def issue_key(
-    conn: Connection, role: str, name: str = "", *, actor_key_id: int | None = None
+    conn: Connection, role: str, name: str = "", *, actor_key_id: int | None = None,
+    actor_user_id: int | None = None,
 ) -> IssuedKey:
     """Store a new key for ``role``; it cannot be recovered later.
 
-    The audit trail records who created it: ``actor_key_id``, or the command line.
+    The audit trail records who created it: ``actor_user_id`` (a person signed in),
+    ``actor_key_id``, or the command line.
     """
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
@@ -70,7 +87,8 @@ def issue_key(
         {"name": name, "role": role, "hash": digest(key), "prefix": key[:10]},
     ).scalar_one()
     audit.record(conn, "key.created", target_type="api_key", target_id=key_id,
-                 actor_key_id=actor_key_id, details={"role": role, "name": name})
+                 actor_key_id=actor_key_id, actor_user_id=actor_user_id,
+                 details={"role": role, "name": name})
     return IssuedKey(int(key_id), role, name, key, key[:10])
 
 
@@ -93,7 +111,10 @@ def list_keys(conn: Connection) -> list[dict[str, Any]]:
     return [dict(r._mapping) for r in rows]
 
 
-def revoke_key(conn: Connection, key_id: int, *, actor_key_id: int | None = None) -> bool:
+def revoke_key(
+    conn: Connection, key_id: int, *, actor_key_id: int | None = None,
+    actor_user_id: int | None = None,
+) -> bool:
     """Revoke key ``key_id``; False when there is no such key or it was revoked already.
 
     Web processes check ``cache_versions`` (bumped by a trigger) on every request,
@@ -107,7 +128,8 @@ def revoke_key(conn: Connection, key_id: int, *, actor_key_id: int | None = None
     if row is None:
         return False
     audit.record(conn, "key.revoked", target_type="api_key", target_id=key_id,
-                 actor_key_id=actor_key_id, details={"role": row.role, "name": row.name})
+                 actor_key_id=actor_key_id, actor_user_id=actor_user_id,
+                 details={"role": row.role, "name": row.name})
     return True
 
 

@@ -30,11 +30,13 @@ _COLUMNS = (
 
 
 def create(
-    conn: Connection, params: dict[str, Any], *, requested_by: int | None, enqueue: bool = True
+    conn: Connection, params: dict[str, Any], *, requested_by: int | None, enqueue: bool = True,
+    requested_by_user: int | None = None,
 ) -> int:
     """Record a queued export and, unless rendered by the caller, its job (sent after commit).
 
-    The audit trail records who asked: ``requested_by`` (a key id), or the command line.
+    The audit trail records who asked: ``requested_by_user`` (a person signed in),
+    ``requested_by`` (a key id), or the command line.
     """
     export_id = conn.execute(
         text(
@@ -49,7 +51,7 @@ def create(
             job_id=f"evidence-export:{export_id}",
         )
     audit.record(conn, "export.requested", target_type="evidence_export", target_id=export_id,
-                 actor_key_id=requested_by,
+                 actor_key_id=requested_by, actor_user_id=requested_by_user,
                  details={"run_id": params.get("run_id"), "services": params.get("services")})
     return int(export_id)
 

@@ -61,12 +61,13 @@ def check_references(conn: Connection, params: RunParams) -> None:
 
 def create_run(
     conn: Connection, params: RunParams, *, trigger: str = "api", enqueue: bool = True,
-    actor_key_id: int | None = None,
+    actor_key_id: int | None = None, actor_user_id: int | None = None,
 ) -> int:
     """Record a queued run and its job (sent to RQ by the outbox relay after commit).
 
     ``enqueue=False`` is for a caller that runs it in-process (``hotspots run --wait``).
-    The audit trail records who asked (``actor_key_id``, or the command line);
+    The audit trail records who asked (``actor_user_id``, a person signed in;
+    ``actor_key_id``; or the command line);
     automatic refreshes (:func:`request_refresh`) are nobody's action and are not recorded.
     """
     # Only refreshes coalesce (unique queued key); every other run gets its own key.
@@ -81,8 +82,8 @@ def create_run(
     if enqueue:
         outbox.add(conn, "analysis", RUN_JOB, {"run_id": run_id}, job_id=f"hotspot-run:{run_id}")
     audit.record(conn, "hotspot_run.requested", target_type="hotspot_run", target_id=run_id,
-                 actor_key_id=actor_key_id, details={"trigger": trigger,
-                                                     "params": params.as_json()})
+                 actor_key_id=actor_key_id, actor_user_id=actor_user_id,
+                 details={"trigger": trigger, "params": params.as_json()})
     return int(run_id)
 
 

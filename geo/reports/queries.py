@@ -145,7 +145,8 @@ _AUDITED = {"marked_duplicate": "report.merged", "status_changed": "report.statu
 
 
 def update_report(
-    conn: Connection, report_id: int, change: ReportChange, *, actor_key_id: int | None
+    conn: Connection, report_id: int, change: ReportChange, *, actor_key_id: int | None,
+    actor_user_id: int | None = None,
 ) -> None:
     """Apply ``change``, append its events and bump ``updated_at``, in ``conn``'s transaction.
 
@@ -230,7 +231,7 @@ def update_report(
     for kind in kinds:
         # No notes and no point in the trail: it is read and exported more widely.
         audit.record(conn, _AUDITED[kind], target_type="report", target_id=report_id,
-                     actor_key_id=actor_key_id,
+                     actor_key_id=actor_key_id, actor_user_id=actor_user_id,
                      details={"status_from": current.status, "status_to": status,
                               "duplicate_of": change.duplicate_of})
     if status != current.status or moved:

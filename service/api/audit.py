@@ -25,7 +25,10 @@ class AuditQuery(BaseModel):
         None, description="One action, e.g. report.merged")
     actor_key_id: int | None = Field(None, ge=1, le=2**31 - 1,
                                      description="Entries of one API key")
-    target_type: Literal["report", "api_key", "hotspot_run", "evidence_export"] | None = None
+    actor_user_id: int | None = Field(None, ge=1, le=2**31 - 1,
+                                      description="Entries of one signed-in person")
+    target_type: Literal["report", "api_key", "hotspot_run", "evidence_export",
+                         "user"] | None = None
     target_id: str | None = Field(None, min_length=1, max_length=64,
                                   description="With target_type: one object's history")
     since: dt.datetime | None = Field(None, description="From this time (inclusive)")
@@ -42,8 +45,11 @@ class AuditEventOut(BaseModel):
     action: str
     target_type: str
     target_id: str
-    actor_key_id: int | None = Field(description="The API key that acted; null from the CLI")
-    actor: str = Field(description="The key's name at the time, or cli")
+    actor_key_id: int | None = Field(description="The API key that acted; null for a person "
+                                     "signed in and for the CLI")
+    actor_user_id: int | None = Field(description="The person who acted, signed in to the "
+                                      "staff pages; null for keys and the CLI")
+    actor: str = Field(description="The person's email or the key's name at the time, or cli")
     details: dict[str, Any]
 
 
@@ -65,6 +71,7 @@ def list_audit_events(query: AuditQuery) -> Response:
     with engine().connect() as conn:
         rows, total = audit.list_events(
             conn, action=query.action, actor_key_id=query.actor_key_id,
+            actor_user_id=query.actor_user_id,
             target_type=query.target_type, target_id=query.target_id,
             since=query.since, until=query.until,
             limit=query.page_size, offset=(query.page - 1) * query.page_size,

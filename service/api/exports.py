@@ -127,7 +127,9 @@ def create_export(body: ExportIn) -> Response:
         except FieldError as exc:
             kind = "run-not-ready" if exc.status == 409 else "validation"
             raise Problem(exc.status, str(exc), field=exc.field, kind=kind) from None
-        export_id = exports.create(conn, params, requested_by=principal().key_id)
+        who = principal()
+        export_id = exports.create(conn, params, requested_by=who.key_id,
+                                   requested_by_user=who.user_id)
         row = exports.get(conn, export_id)
         assert row is not None
         resp = make_response(jsonify(_out(row)), 202)

@@ -87,7 +87,9 @@ def create_hotspot_run(body: RunParams) -> Response:
             check_references(conn, body)
         except FieldError as exc:
             raise Problem(exc.status, str(exc), field=exc.field, kind="validation") from None
-        run_id = create_run(conn, body, trigger="api", actor_key_id=principal().key_id)
+        who = principal()
+        run_id = create_run(conn, body, trigger="api", actor_key_id=who.key_id,
+                            actor_user_id=who.user_id)
         run = get_run(conn, run_id)
         assert run is not None
         resp = make_response(jsonify(_out(run)), 202)

@@ -78,7 +78,9 @@ def list_keys() -> Response:
 def create_key(body: KeyIn) -> Response:
     """Store its digest, record who made it; 201 with the key."""
     with engine().begin() as conn:
-        issued = keys.issue_key(conn, body.role, body.name, actor_key_id=principal().key_id)
+        who = principal()
+        issued = keys.issue_key(conn, body.role, body.name, actor_key_id=who.key_id,
+                                actor_user_id=who.user_id)
         row = next(r for r in keys.list_keys(conn) if r["id"] == issued.id)
     resp = make_response(jsonify({**_out(row), "key": issued.key}), 201)
     resp.headers["Location"] = url_for("api.list_keys")
@@ -94,7 +96,8 @@ def create_key(body: KeyIn) -> Response:
 def revoke_key(key_id: int) -> Response:
     """Revoke it and record who did."""
     with engine().begin() as conn:
-        if not keys.revoke_key(conn, key_id, actor_key_id=principal().key_id):
+        who = principal()
+        if not keys.revoke_key(conn, key_id, actor_key_id=who.key_id, actor_user_id=who.user_id):
             raise Problem(404, f"key {key_id}: no such key, or revoked already",
                           kind="not-found")
     return Response(status=204)

@@ -264,7 +264,8 @@ def update_report(report_id: str, body: ReportPatch) -> Response:
     )
     with geo_errors(), engine().begin() as conn:
         rid = queries.parse_id(report_id)
-        queries.update_report(conn, rid, change, actor_key_id=who.key_id)
+        queries.update_report(conn, rid, change, actor_key_id=who.key_id,
+                              actor_user_id=who.user_id)
         row = queries.get_report(conn, rid, with_contact=True)
     return _json(report_view(row, "staff"))
 

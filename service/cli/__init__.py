@@ -3,7 +3,7 @@
 ``main`` is the console script. The core commands (``db``, ``keys``, ``services``,
 ``serve``) are here; each other area has its module, imported once below and
 registered on ``main``: ``data`` (boundaries, reports import, demo data),
-``hotspots``, ``processes`` (worker, relay) and ``exports``. They import
+``hotspots``, ``processes`` (worker, relay), ``exports`` and ``users`` (staff accounts). They import
 :mod:`service.cli.common`, never this module, so there is no import circle.
 """
 
@@ -19,7 +19,7 @@ import click
 
 from geo.db import make_engine
 from geo.schema import ROLES
-from service.cli import data, exports, hotspots, processes
+from service.cli import data, exports, hotspots, processes, users
 from service.cli.common import settings
 
 
@@ -151,7 +151,7 @@ def serve(host: str, port: int, workers: int) -> None:
     os.execvp(argv[0], argv)
 
 
-for _area in (data, hotspots, processes, exports):
+for _area in (data, hotspots, processes, exports, users):
     _area.register(main)
 
 if __name__ == "__main__":

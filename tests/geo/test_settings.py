@@ -20,3 +20,25 @@ def test_directories_are_absolute_against_the_starting_directory(tmp_path, monke
     assert defaults.export_dir == str(tmp_path / "var" / "exports")
     assert given.media_dir == str(tmp_path / "photos")
     assert given.export_dir == str(tmp_path.parent / "packs")
+
+
+def test_openid_connect_settings_come_all_together_with_a_role_mapping():
+    import pytest
+
+    from geo.settings import ConfigError
+
+    oidc = {"CIVICPULSE_OIDC_ISSUER": "https://id.city.gov/realms/staff",
+            "CIVICPULSE_OIDC_CLIENT_ID": "civicpulse", "CIVICPULSE_OIDC_CLIENT_SECRET": "s3cret",
+            "CIVICPULSE_OIDC_ROLES": '{"gis": "planner", "grants": "grant_writer"}'}
+    given = Settings.from_env({**BASE, **oidc})
+    assert given.oidc_roles == {"gis": "planner", "grants": "grant_writer"}
+    assert given.oidc_role_claim == "groups"
+    assert "s3cret" not in repr(given)
+    with pytest.raises(ConfigError, match="CIVICPULSE_OIDC_CLIENT_SECRET"):
+        Settings.from_env({**BASE, **oidc, "CIVICPULSE_OIDC_CLIENT_SECRET": ""})
+    with pytest.raises(ConfigError, match="CIVICPULSE_OIDC_ROLES is required"):
+        Settings.from_env({**BASE, **oidc, "CIVICPULSE_OIDC_ROLES": ""})
+    with pytest.raises(ConfigError, match="roles among planner"):
+        Settings.from_env({**BASE, **oidc, "CIVICPULSE_OIDC_ROLES": '{"x": "app"}'})
+    with pytest.raises(ConfigError, match="https://"):
+        Settings.from_env({**BASE, **oidc, "CIVICPULSE_OIDC_ISSUER": "http://id.city.gov"})

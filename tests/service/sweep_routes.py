@@ -51,6 +51,7 @@ GETS: dict[str, list[str]] = {
     "/docs/": ["/docs/"],
     "/docs/static/<path:filename>": ["/docs/static/docs.js"],
     "/healthz": ["/healthz"],
+    "/login": ["/login", "/login?next=/staff/"],
     "/readyz": ["/readyz"],
     "/metrics": ["/metrics"],
     "/ogc/": ["/ogc/", "/ogc/?f=html"],
@@ -96,7 +97,8 @@ GETS: dict[str, list[str]] = {
     "/planner/": ["/planner/"],
     "/planner/static/<path:filename>": ["/planner/static/planner.js"],
     "/planner/whoami": ["/planner/whoami"],
-    "/static/<path:filename>": ["/static/none.txt"],
+    "/static/<path:filename>": ["/static/civicpulse.css", "/static/none.txt"],
+    "/staff/": ["/staff/"],
     "/tiles/<layer>.json": ["/tiles/reports.json", "/tiles/hotspots.json?run={run}"],
     "/tiles/<layer>/<z>/<x>/<y>.mvt": [
         "/tiles/reports/{t9}.mvt", "/tiles/reports/{t12}.mvt", "/tiles/reports/{t16}.mvt",
@@ -127,6 +129,8 @@ WRITES: dict[tuple[str, str], list[tuple[str, Any]]] = {
         ("/api/v1/interventions/{intervention}/evaluation", {})],
     ("POST", "/api/v1/keys"): [("/api/v1/keys", {"role": "app", "name": "sweep"})],
     ("DELETE", "/api/v1/keys/<int:key_id>"): [("/api/v1/keys/{key}", None)],
+    ("POST", "/login"): [("/login", {"email": "{device}@city.test", "password": "x"})],
+    ("POST", "/logout"): [("/logout", None)],
     ("POST", "/open311/v2/requests.<fmt>"): [("/open311/v2/requests.json", "open311_beside")],
     # The catch-all answers 404/405 for every method; GET is swept above.
     ("POST", "/open311/v2/"): [("/open311/v2/", None)],

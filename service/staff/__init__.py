@@ -1,0 +1,16 @@
+"""The staff web: ``/login``, ``/logout`` and the signed-in pages under ``/staff``.
+
+Server-rendered pages over the same API and role checks as machines use
+(:mod:`service.auth`); the few scripts they load are this app's own files, under
+the same Content-Security-Policy as the planner map. Modules: ``render`` (page
+responses, errors as pages, the sign-in redirect), ``signin`` (local accounts),
+``pages`` (the staff home).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("staff", __name__, template_folder="templates")
+
+from service.staff import pages, signin  # noqa: E402,F401  (routes register on import)
