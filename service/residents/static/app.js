@@ -20,6 +20,10 @@ async function route(focus = true) {
   let name = location.hash.replace("#", "") || "home";
   if (!SCREENS.includes(name)) name = "home";
   if (name === "done" && !$("done-title").textContent) name = "home";
+  if (name !== "done") {  // an outcome is shown once, not again on a later visit
+    $("done-title").textContent = "";
+    $("done-text").textContent = "";
+  }
   show(name, focus);
   if (name === "report") await report.opened();
   if (name === "mine") {

@@ -61,7 +61,6 @@ def test_every_screen_passes_axe(phone: Phone, client: Any, api_keys: Any, langu
     page.goto(f"{phone.base}/app/#mine")
     expect(page.locator("#mine-list li")).to_have_count(2)
     found += serious(page, "mine")
-    phone.online()
     assert not found, "\n".join(found)
 
 
