@@ -94,8 +94,15 @@ def operation(
     tags: tuple[str, ...] = (),
     idempotent: bool = False,
     request_content: dict[str, Any] | None = None,
+    path: dict[str, dict[str, Any]] | None = None,
+    errors: dict[str, Any] | None = None,
 ) -> Callable[[F], F]:
-    """Declare a view's payloads; validated ``body``/``query`` are passed as keywords."""
+    """Declare a view's payloads; validated ``body``/``query`` are passed as keywords.
+
+    Path parameters are documented from the URL rule's converters (``int``, ``uuid``);
+    ``path`` gives the schema of those the view checks itself (a tile's ``z``).
+    ``errors`` is the 4XX response where a surface does not answer problem+json (Open311).
+    """
 
     def wrap(view: F) -> F:
         @wraps(view)
@@ -115,13 +122,36 @@ def operation(
             "tags": tags,
             "idempotent": idempotent,
             "request_content": request_content,
+            "path": path or {},
+            "errors": errors,
         }
         return inner  # type: ignore[return-value]
 
     return wrap
 
 
-_RULE_VAR = re.compile(r"<(?:[a-z_]+:)?([a-z_]+)>")
+_RULE_VAR = re.compile(r"<(?:([a-z_]+)(?:\([^)]*\))?:)?([a-z_]+)>")
+#: What each URL converter accepts (``int`` is bounded to BIGINT, see service.inputs).
+_CONVERTER_SCHEMAS: dict[str, dict[str, Any]] = {
+    "int": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1},
+    "uuid": {"type": "string", "format": "uuid"},
+}
+
+
+#: The 4XX answer of the native API, OGC and tiles.
+PROBLEM_RESPONSE: dict[str, Any] = {
+    "description": "Client error",
+    "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+}
+
+
+def _path_parameters(rule: str, declared: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rule's variables as OpenAPI path parameters, typed by converter or declaration."""
+    return [
+        {"name": name, "in": "path", "required": True,
+         "schema": declared.get(name) or _CONVERTER_SCHEMAS.get(converter, {"type": "string"})}
+        for converter, name in _RULE_VAR.findall(rule)
+    ]
 
 
 def _schema_ref(
@@ -156,7 +186,7 @@ def build_document(app: Flask) -> dict[str, Any]:
         meta = getattr(view, "openapi", None)
         if meta is None:
             continue
-        path = _RULE_VAR.sub(r"{\1}", rule.rule)
+        path = _RULE_VAR.sub(r"{\2}", rule.rule)
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             op: dict[str, Any] = {
                 "summary": meta["summary"],
@@ -164,10 +194,7 @@ def build_document(app: Flask) -> dict[str, Any]:
                 "tags": list(meta["tags"]) or [rule.endpoint.split(".")[0]],
                 "responses": {},
             }
-            params = [
-                {"name": v, "in": "path", "required": True, "schema": {"type": "string"}}
-                for v in _RULE_VAR.findall(rule.rule)
-            ]
+            params = _path_parameters(rule.rule, meta["path"])
             if meta["query"] is not None:
                 qschema = meta["query"].model_json_schema()
                 required = set(qschema.get("required", []))
@@ -217,17 +244,7 @@ def build_document(app: Flask) -> dict[str, Any]:
                     }
                 else:
                     op["responses"][str(status)] = {"description": str(resp)}
-            op["responses"].setdefault(
-                "4XX",
-                {
-                    "description": "Client error",
-                    "content": {
-                        "application/problem+json": {
-                            "schema": {"$ref": "#/components/schemas/Problem"}
-                        }
-                    },
-                },
-            )
+            op["responses"].setdefault("4XX", meta["errors"] or PROBLEM_RESPONSE)
             roles = meta["roles"] or getattr(view, "required_roles", ())
             if roles:
                 op["security"] = [{"bearer": []}]

@@ -68,10 +68,10 @@ TABLE: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/reports"): roles(*STAFF),
     ("POST", "/api/v1/reports/batch"): roles(*WRITERS),
     ("GET", "/api/v1/reports/nearby"): roles(*WRITERS),
-    ("GET", "/api/v1/reports/<report_id>"): LONE_REPORT,
-    ("PATCH", "/api/v1/reports/<report_id>"): roles(*STAFF),
+    ("GET", "/api/v1/reports/<int:report_id>"): LONE_REPORT,
+    ("PATCH", "/api/v1/reports/<int:report_id>"): roles(*STAFF),
     # Confirming a lone report: an app key learns nothing (404, as for a missing id).
-    ("POST", "/api/v1/reports/<report_id>/confirmations"): roles(*WRITERS) | {"app": 404},
+    ("POST", "/api/v1/reports/<int:report_id>/confirmations"): roles(*WRITERS) | {"app": 404},
     # Photos
     ("POST", "/api/v1/photos"): roles(*WRITERS),
     ("GET", "/api/v1/photos/<uuid:photo_id>"): LONE_PHOTO,
@@ -122,9 +122,9 @@ TABLE: dict[tuple[str, str], Row] = {
     ("GET", "/ogc/collections/<collection_id>/items"): EVERYONE,
     ("GET", "/ogc/collections/<collection_id>/items/<feature_id>"): LONE_REPORT | {
         "resident": 404},
-    ("GET", "/ogc/collections/hotspot-runs/<run_id>"): EVERYONE,
-    ("GET", "/ogc/collections/hotspot-runs/<run_id>/items"): EVERYONE,
-    ("GET", "/ogc/collections/hotspot-runs/<run_id>/items/<feature_id>"): EVERYONE,
+    ("GET", "/ogc/collections/hotspot-runs/<int:run_id>"): EVERYONE,
+    ("GET", "/ogc/collections/hotspot-runs/<int:run_id>/items"): EVERYONE,
+    ("GET", "/ogc/collections/hotspot-runs/<int:run_id>/items/<feature_id>"): EVERYONE,
     # Vector tiles (privacy-filtered)
     ("GET", "/tiles/<layer>.json"): EVERYONE,
     ("GET", "/tiles/<layer>/<z>/<x>/<y>.mvt"): EVERYONE,

@@ -218,18 +218,18 @@ def _token_matches(token: str | None, stored: bytes | None) -> bool:
     return hmac.compare_digest(reports.token_digest(token), bytes(stored))
 
 
-@bp.get("/reports/<report_id>")
+@bp.get("/reports/<int:report_id>")
 @operation(
     summary="Read a report (staff: all; ?token=: its reporter; others: the public view)",
     query=ReportQuery,
     responses={200: ReportOut},
     tags=TAGS,
 )
-def get_report(report_id: str, query: ReportQuery) -> Response:
+def get_report(report_id: int, query: ReportQuery) -> Response:
     """One report, as much of it as the caller may see; a wrong token is just no token."""
     who = principal()
     with geo_errors(), engine().connect() as conn:
-        row = queries.get_report(conn, queries.parse_id(report_id), with_contact=who.is_staff)
+        row = queries.get_report(conn, report_id, with_contact=who.is_staff)
         if who.is_staff:
             view = "staff"
         elif _token_matches(query.token, row.token_hash):
@@ -242,7 +242,7 @@ def get_report(report_id: str, query: ReportQuery) -> Response:
     return _json(report_view(row, view))
 
 
-@bp.patch("/reports/<report_id>")
+@bp.patch("/reports/<int:report_id>")
 @roles_required(*STAFF)
 @operation(
     summary="Change a report's status, notes, duplicate link or point",
@@ -251,7 +251,7 @@ def get_report(report_id: str, query: ReportQuery) -> Response:
     roles=STAFF,
     tags=TAGS,
 )
-def update_report(report_id: str, body: ReportPatch) -> Response:
+def update_report(report_id: int, body: ReportPatch) -> Response:
     """Apply a staff change with its history entries in one transaction."""
     who = principal()
     change = queries.ReportChange(
@@ -263,10 +263,9 @@ def update_report(report_id: str, body: ReportPatch) -> Response:
         long=body.long,
     )
     with geo_errors(), engine().begin() as conn:
-        rid = queries.parse_id(report_id)
-        queries.update_report(conn, rid, change, actor_key_id=who.key_id,
+        queries.update_report(conn, report_id, change, actor_key_id=who.key_id,
                               actor_user_id=who.user_id)
-        row = queries.get_report(conn, rid, with_contact=True)
+        row = queries.get_report(conn, report_id, with_contact=True)
     return _json(report_view(row, "staff"))
 
 
@@ -355,7 +354,7 @@ def _nearby_item(row: Any, distance_m: float | None) -> dict[str, Any]:
     }
 
 
-@bp.post("/reports/<report_id>/confirmations")
+@bp.post("/reports/<int:report_id>/confirmations")
 @roles_required(*WRITERS)
 @operation(
     summary="Confirm a report (\"me too\"); one per reporter",
@@ -368,7 +367,7 @@ def _nearby_item(row: Any, distance_m: float | None) -> dict[str, Any]:
     idempotent=True,
 )
 @idempotent
-def confirm_report(report_id: str, body: ConfirmationIn) -> Response:
+def confirm_report(report_id: int, body: ConfirmationIn) -> Response:
     """Count a confirmation once per reporter; the same reporter again returns the first."""
     who = principal()
     secret = _settings().secret_key
@@ -376,7 +375,7 @@ def confirm_report(report_id: str, body: ConfirmationIn) -> Response:
     reporter = reporter_hash(secret, address=request.remote_addr, trusted=who.is_staff,
                              device=device, row_key=secrets.token_bytes(16))
     with geo_errors(), engine().begin() as conn:
-        done = queries.confirm(conn, queries.parse_id(report_id), device=device,
+        done = queries.confirm(conn, report_id, device=device,
                                reporter=reporter, staff=who.is_staff)
         resp = _json(
             {

@@ -187,20 +187,20 @@ def item(collection_id: str, feature_id: str) -> Response:
 
 # The contract names per-run collections ``hotspot-runs/{id}``; a collection id cannot
 # hold '/', so these spellings answer exactly what ``hotspot-run-{id}`` answers.
-@bp.get("/collections/hotspot-runs/<run_id>")
-def run_alias(run_id: str) -> Response:
+@bp.get("/collections/hotspot-runs/<int:run_id>")
+def run_alias(run_id: int) -> Response:
     """Alias of /collections/hotspot-run-{id}."""
     return collection(f"hotspot-run-{run_id}")
 
 
-@bp.get("/collections/hotspot-runs/<run_id>/items")
-def run_items_alias(run_id: str) -> Response:
+@bp.get("/collections/hotspot-runs/<int:run_id>/items")
+def run_items_alias(run_id: int) -> Response:
     """Alias of /collections/hotspot-run-{id}/items."""
     return items(f"hotspot-run-{run_id}")
 
 
-@bp.get("/collections/hotspot-runs/<run_id>/items/<feature_id>")
-def run_item_alias(run_id: str, feature_id: str) -> Response:
+@bp.get("/collections/hotspot-runs/<int:run_id>/items/<feature_id>")
+def run_item_alias(run_id: int, feature_id: str) -> Response:
     """Alias of /collections/hotspot-run-{id}/items/{featureId}."""
     return item(f"hotspot-run-{run_id}", feature_id)
 

@@ -19,6 +19,7 @@ from flask import Response, request
 
 from service.errors import Problem
 from service.open311 import bp
+from service.openapi import operation
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -124,6 +125,25 @@ def known_format(view: F) -> F:
         return view(*args, **kwargs)
 
     return inner  # type: ignore[return-value]
+
+
+#: How Open311 operations are documented: the suffix is a format, errors are Open311's.
+FORMAT_PATH = {"fmt": {"type": "string", "enum": list(FORMATS)}}
+ERRORS_RESPONSE: dict[str, Any] = {
+    "description": "Open311 errors: a list of {code, description} (an <errors> document "
+                   "for .xml)",
+    "content": {
+        "application/json": {"schema": {"type": "array", "items": {
+            "type": "object", "required": ["code", "description"],
+            "properties": {"code": {"type": "integer"}, "description": {"type": "string"}}}}},
+        "text/xml": {"schema": {"type": "string"}},
+    },
+}
+
+
+def open311_operation(**declared: Any) -> Callable[[F], F]:
+    """:func:`service.openapi.operation` for an Open311 resource (``.json``/``.xml``)."""
+    return operation(path=FORMAT_PATH, errors=ERRORS_RESPONSE, **declared)
 
 
 def render_error(problem: Problem) -> Response:

@@ -34,8 +34,7 @@ from service.open311.params import (
     search_filter,
     settings,
 )
-from service.open311.render import known_format, respond
-from service.openapi import operation
+from service.open311.render import known_format, open311_operation, respond
 
 #: Roles whose keys may file reports: resident apps, and staff entering calls.
 POSTING_ROLES = ("app", "planner", "admin")
@@ -43,7 +42,7 @@ POSTING_ROLES = ("app", "planner", "admin")
 
 @bp.post("/requests.<fmt>")
 @known_format
-@operation(
+@open311_operation(
     summary="Open311 create a service request (a resident's report)",
     request_content=FORM_CONTENT,
     roles=POSTING_ROLES,
@@ -124,7 +123,7 @@ def _found(f: SearchFilter) -> list[dict[str, Any]]:
 
 @bp.get("/requests.<fmt>")
 @known_format
-@operation(
+@open311_operation(
     summary="Open311 search service requests (newest first; page, page_size, "
     "updated_after/before, lat/long/radius extensions)",
     query=SearchQuery,
@@ -142,9 +141,10 @@ def search_requests(fmt: str, query: SearchQuery) -> Any:
 
 @bp.get("/requests/<request_id>.<fmt>")
 @known_format
-@operation(summary="Open311 one service request", query=JurisdictionQuery, tags=("open311",),
-           responses={200: json_or_xml("The request", documents.Requests),
-                      404: "unknown request"})
+@open311_operation(summary="Open311 one service request", query=JurisdictionQuery,
+                   tags=("open311",),
+                   responses={200: json_or_xml("The request", documents.Requests),
+                              404: "unknown request"})
 def get_request(request_id: str, fmt: str, query: JurisdictionQuery) -> Any:
     """One report as a one-element list; 404 when no such id."""
     check_jurisdiction(query.jurisdiction_id)
@@ -160,10 +160,10 @@ def get_request(request_id: str, fmt: str, query: JurisdictionQuery) -> Any:
 
 @bp.get("/tokens/<token>.<fmt>")
 @known_format
-@operation(summary="Open311 exchange a tracking token for its service_request_id",
-           query=JurisdictionQuery, tags=("open311",),
-           responses={200: json_or_xml("The request of the token", documents.Tokens),
-                      404: "unknown token"})
+@open311_operation(summary="Open311 exchange a tracking token for its service_request_id",
+                   query=JurisdictionQuery, tags=("open311",),
+                   responses={200: json_or_xml("The request of the token", documents.Tokens),
+                              404: "unknown token"})
 def get_token(token: str, fmt: str, query: JurisdictionQuery) -> Any:
     """The id of the report a tracking token belongs to; 404 when none."""
     check_jurisdiction(query.jurisdiction_id)

@@ -19,8 +19,7 @@ from service.errors import Problem
 from service.open311 import bp, documents
 from service.open311.documents import json_or_xml
 from service.open311.params import JurisdictionQuery, base_url, check_jurisdiction, settings
-from service.open311.render import known_format, respond
-from service.openapi import operation
+from service.open311.render import known_format, open311_operation, respond
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 MIME_TYPES = ["text/xml", "application/json"]
@@ -36,8 +35,8 @@ def _changeset() -> dt.datetime:
 
 @bp.get("/discovery.<fmt>")
 @known_format
-@operation(summary="Open311 service discovery", query=JurisdictionQuery, tags=("open311",),
-           responses={200: json_or_xml("The discovery document", documents.Discovery)})
+@open311_operation(summary="Open311 service discovery", query=JurisdictionQuery, tags=("open311",),
+                   responses={200: json_or_xml("The discovery document", documents.Discovery)})
 def discovery(fmt: str, query: JurisdictionQuery) -> Any:
     """Where this endpoint is, what it speaks, and how to get a key."""
     check_jurisdiction(query.jurisdiction_id)
@@ -80,8 +79,9 @@ def _service_item(svc: dict[str, Any]) -> dict[str, Any]:
 
 @bp.get("/services.<fmt>")
 @known_format
-@operation(summary="Open311 list of services (report categories)", query=JurisdictionQuery,
-           tags=("open311",), responses={200: json_or_xml("The services", documents.Services)})
+@open311_operation(summary="Open311 list of services (report categories)", query=JurisdictionQuery,
+                   tags=("open311",),
+                   responses={200: json_or_xml("The services", documents.Services)})
 def services(fmt: str, query: JurisdictionQuery) -> Any:
     """Every active service, grouped as the city groups them."""
     check_jurisdiction(query.jurisdiction_id)
@@ -106,10 +106,11 @@ def _attribute(attr: dict[str, Any]) -> dict[str, Any]:
 
 @bp.get("/services/<code>.<fmt>")
 @known_format
-@operation(summary="Open311 service definition (the questions a report answers)",
-           query=JurisdictionQuery, tags=("open311",),
-           responses={200: json_or_xml("The service definition", documents.ServiceDefinition),
-                      404: "unknown service_code"})
+@open311_operation(summary="Open311 service definition (the questions a report answers)",
+                   query=JurisdictionQuery, tags=("open311",),
+                   responses={200: json_or_xml("The service definition",
+                                               documents.ServiceDefinition),
+                              404: "unknown service_code"})
 def service_definition(code: str, fmt: str, query: JurisdictionQuery) -> Any:
     """The attributes (questions) of one service; 404 for an unknown code."""
     check_jurisdiction(query.jurisdiction_id)

@@ -58,6 +58,14 @@ def _bad(name: str, message: str) -> Problem:
     return Problem(400, f"{name}: {message}", field=name, kind="invalid-parameter")
 
 
+#: Path parameters as the views check them (a bad one is a 400 naming it, not a 404).
+LAYER: dict[str, Any] = {"type": "string", "enum": list(LAYERS)}
+_TILE_INDEX: dict[str, Any] = {"type": "integer", "minimum": 0, "maximum": 2**22 - 1}
+TILE_PATH: dict[str, dict[str, Any]] = {
+    "layer": LAYER, "z": {"type": "integer", "minimum": 0, "maximum": tiles.MAX_ZOOM},
+    "x": _TILE_INDEX, "y": _TILE_INDEX}
+
+
 def _layer(layer: str) -> str:
     if layer not in LAYERS:
         raise Problem(404, f"layer: no layer {layer!r}; layers: {', '.join(LAYERS)}",
@@ -149,7 +157,7 @@ def _cache_headers(resp: Response, etag: str, staff: bool) -> Response:
 
 
 @bp.get("/<layer>/<z>/<x>/<y>.mvt")
-@operation(summary="Vector tile of a layer", tags=("tiles",),
+@operation(summary="Vector tile of a layer", tags=("tiles",), path=TILE_PATH,
            responses={200: Body("Mapbox Vector Tile (empty body: nothing in the tile)",
                                 {"application/vnd.mapbox-vector-tile": None}),
                       304: "Not modified", **_ERRORS})
@@ -193,7 +201,7 @@ def _bounds(layer: str, run_id: int | None) -> tuple[float, float, float, float]
 
 
 @bp.get("/<layer>.json")
-@operation(summary="TileJSON 3.0.0 of a layer", tags=("tiles",),
+@operation(summary="TileJSON 3.0.0 of a layer", tags=("tiles",), path={"layer": LAYER},
            responses={200: Body("TileJSON 3.0.0", {"application/json": TILEJSON}), **_ERRORS})
 def tilejson(layer: str) -> Response:
     """TileJSON 3.0.0: the absolute tile URL template (with the filters), bounds, fields."""

@@ -42,7 +42,7 @@ GETS: dict[str, list[str]] = {
     "/api/v1/photos/<uuid:photo_id>": ["/api/v1/photos/{photo}"],
     "/api/v1/photos/<uuid:photo_id>/thumbnail": ["/api/v1/photos/{photo}/thumbnail"],
     "/api/v1/reports": ["/api/v1/reports?service_code=lead_paint"],
-    "/api/v1/reports/<report_id>": [
+    "/api/v1/reports/<int:report_id>": [
         "/api/v1/reports/{id}", "/api/v1/reports/{rid}", "/api/v1/reports/{id}?token=not-it"],
     "/api/v1/reports/nearby": [
         "/api/v1/reports/nearby?service_code=lead_paint&lat={lat}&long={lng}",
@@ -72,10 +72,10 @@ GETS: dict[str, list[str]] = {
     "/ogc/collections/<collection_id>/items/<feature_id>": [
         "/ogc/collections/reports/items/{rid}", "/ogc/collections/reports/items/{rid}?f=html",
         "/ogc/collections/hotspot-run-{run}/items/{cell}"],
-    "/ogc/collections/hotspot-runs/<run_id>": ["/ogc/collections/hotspot-runs/{run}"],
-    "/ogc/collections/hotspot-runs/<run_id>/items": [
+    "/ogc/collections/hotspot-runs/<int:run_id>": ["/ogc/collections/hotspot-runs/{run}"],
+    "/ogc/collections/hotspot-runs/<int:run_id>/items": [
         "/ogc/collections/hotspot-runs/{run}/items?limit=1000"],
-    "/ogc/collections/hotspot-runs/<run_id>/items/<feature_id>": [
+    "/ogc/collections/hotspot-runs/<int:run_id>/items/<feature_id>": [
         "/ogc/collections/hotspot-runs/{run}/items/{cell}"],
     "/ogc/conformance": ["/ogc/conformance"],
     "/open311/v2/": ["/open311/v2/"],
@@ -112,9 +112,9 @@ GETS: dict[str, list[str]] = {
 WRITES: dict[tuple[str, str], list[tuple[str, Any]]] = {
     ("POST", "/api/v1/reports"): [("/api/v1/reports", "lead_beside")],
     ("POST", "/api/v1/reports/batch"): [("/api/v1/reports/batch", "lead_batch")],
-    ("POST", "/api/v1/reports/<report_id>/confirmations"): [
+    ("POST", "/api/v1/reports/<int:report_id>/confirmations"): [
         ("/api/v1/reports/{id}/confirmations", {"device_id": "{device}"})],
-    ("PATCH", "/api/v1/reports/<report_id>"): [("/api/v1/reports/{id}", {"status": "closed"})],
+    ("PATCH", "/api/v1/reports/<int:report_id>"): [("/api/v1/reports/{id}", {"status": "closed"})],
     ("POST", "/api/v1/photos"): [("/api/v1/photos", None)],
     ("POST", "/api/v1/exports"): [("/api/v1/exports", {"area": {"boundary_id": 999999}})],
     ("POST", "/api/v1/hotspot-runs"): [("/api/v1/hotspot-runs", {"services": ["lead_paint"]})],

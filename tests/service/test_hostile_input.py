@@ -83,7 +83,7 @@ def test_an_oversized_json_body_is_a_413_naming_the_body(app, client, api_keys):
     ("/tiles/reports.json?service=a%00b", 400, "service"),
     ("/ogc/collections/reports/items?bbox=%00", 400, "bbox"),
     ("/api/v1/reports/nearby?service_code=pothole%00&lat=1&long=1", 400, "service_code"),
-    ("/api/v1/reports/%00", 404, "report_id"),
+    ("/api/v1/reports/%00", 404, "path"),  # not an id: no route matches
     ("/open311/v2/requests/1%00.json", 404, None),
     ("/open311/v2/requests.json?service_code=%00", 400, None),
     ("/api/v1/hotspot-runs/99999999999999999999", 404, None),

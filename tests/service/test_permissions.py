@@ -35,7 +35,7 @@ KEY_OF = {"anonymous": None, "resident": None, "other_resident": None, "app": "a
 
 #: GET URLs where the sweep's first one is not the request that shows the rule.
 GET_URLS = {
-    "/api/v1/reports/<report_id>": "/api/v1/reports/{id}?token={token}",
+    "/api/v1/reports/<int:report_id>": "/api/v1/reports/{id}?token={token}",
     "/open311/v2/tokens/<token>.<fmt>": "/open311/v2/tokens/{token}.json",
     "/api/v1/exports/<int:export_id>/download": "/api/v1/exports/{export}/download?{signed}",
     "/open311/v2/<path:rest>": "/open311/v2/nothing/here",
