@@ -89,19 +89,18 @@ def operation(
     summary: str,
     body: type[BaseModel] | None = None,
     query: type[BaseModel] | None = None,
-    responses: dict[int, Any] | None = None,
+    responses: dict[Any, Any] | None = None,  # status (int, or "4XX") → answer
     roles: tuple[str, ...] = (),
     tags: tuple[str, ...] = (),
     idempotent: bool = False,
     request_content: dict[str, Any] | None = None,
     path: dict[str, dict[str, Any]] | None = None,
-    errors: dict[str, Any] | None = None,
 ) -> Callable[[F], F]:
     """Declare a view's payloads; validated ``body``/``query`` are passed as keywords.
 
     Path parameters are documented from the URL rule's converters (``int``, ``uuid``);
     ``path`` gives the schema of those the view checks itself (a tile's ``z``).
-    ``errors`` is the 4XX response where a surface does not answer problem+json (Open311).
+    ``responses`` may document ``"4XX"`` where a surface does not answer problem+json.
     """
 
     def wrap(view: F) -> F:
@@ -123,7 +122,6 @@ def operation(
             "idempotent": idempotent,
             "request_content": request_content,
             "path": path or {},
-            "errors": errors,
         }
         return inner  # type: ignore[return-value]
 
@@ -244,7 +242,7 @@ def build_document(app: Flask) -> dict[str, Any]:
                     }
                 else:
                     op["responses"][str(status)] = {"description": str(resp)}
-            op["responses"].setdefault("4XX", meta["errors"] or PROBLEM_RESPONSE)
+            op["responses"].setdefault("4XX", PROBLEM_RESPONSE)
             roles = meta["roles"] or getattr(view, "required_roles", ())
             if roles:
                 op["security"] = [{"bearer": []}]

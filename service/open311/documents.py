@@ -130,6 +130,17 @@ class Tokens(RootModel[list[TokenItem]]):
     """A one-element list."""
 
 
+class ErrorItem(BaseModel):
+    """One Open311 error (the status, and what was wrong, naming the field)."""
+
+    code: int
+    description: str
+
+
+class Errors(RootModel[list[ErrorItem]]):
+    """Open311's error document: a list of errors (an <errors> document for .xml)."""
+
+
 def json_or_xml(description: str, model: type[BaseModel]) -> Body:
     """An Open311 answer in JSON (``model``) or XML, by the path's format."""
     return Body(description, {"application/json": model, "text/xml": XML_DOCUMENT})

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from flask import Response, request
 
 from service.errors import Problem
-from service.open311 import bp
+from service.open311 import bp, documents
 from service.openapi import operation
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -129,21 +129,13 @@ def known_format(view: F) -> F:
 
 #: How Open311 operations are documented: the suffix is a format, errors are Open311's.
 FORMAT_PATH = {"fmt": {"type": "string", "enum": list(FORMATS)}}
-ERRORS_RESPONSE: dict[str, Any] = {
-    "description": "Open311 errors: a list of {code, description} (an <errors> document "
-                   "for .xml)",
-    "content": {
-        "application/json": {"schema": {"type": "array", "items": {
-            "type": "object", "required": ["code", "description"],
-            "properties": {"code": {"type": "integer"}, "description": {"type": "string"}}}}},
-        "text/xml": {"schema": {"type": "string"}},
-    },
-}
 
 
 def open311_operation(**declared: Any) -> Callable[[F], F]:
     """:func:`service.openapi.operation` for an Open311 resource (``.json``/``.xml``)."""
-    return operation(path=FORMAT_PATH, errors=ERRORS_RESPONSE, **declared)
+    errors = documents.json_or_xml("Open311 errors", documents.Errors)
+    responses = {**declared.pop("responses", {}), "4XX": errors}
+    return operation(path=FORMAT_PATH, responses=responses, **declared)
 
 
 def render_error(problem: Problem) -> Response:

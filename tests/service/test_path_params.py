@@ -65,5 +65,7 @@ def test_the_api_document_types_path_parameters(client):
     assert params[("/open311/v2/requests/{request_id}.{fmt}", "request_id")]["type"] == "string"
     errors = doc["paths"]["/open311/v2/requests.{fmt}"]["post"]["responses"]["4XX"]
     assert "application/problem+json" not in errors["content"]
-    assert errors["content"]["application/json"]["schema"]["items"]["required"] == [
+    assert errors["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Errors"}
+    assert doc["components"]["schemas"]["ErrorItem"]["required"] == [
         "code", "description"]
