@@ -282,3 +282,13 @@ def import_boundaries(
     except BoundaryFileError as exc:
         raise BoundaryFileError(f"{path.name}: {exc.field}", exc.message) from None
     return load_boundaries(conn, rows, kind)
+
+
+def list_boundaries(conn: Connection, kind: str | None = None) -> list[dict[str, Any]]:
+    """Boundaries (``id``, ``kind``, ``name``, ``code``) by kind then name, for pickers."""
+    rows = conn.execute(
+        text("SELECT id, kind, name, code FROM boundaries "
+             "WHERE CAST(:kind AS text) IS NULL OR kind = :kind ORDER BY kind, name, id"),
+        {"kind": kind},
+    )
+    return [dict(r._mapping) for r in rows]

@@ -84,6 +84,7 @@ TABLE: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/hotspot-runs/<int:run_id>/areas"): roles(*READERS),
     # Evidence exports (the download's signature is its credential)
     ("POST", "/api/v1/exports"): roles("grant_writer", "planner"),
+    ("GET", "/api/v1/exports"): roles("grant_writer", "planner"),
     ("GET", "/api/v1/exports/<int:export_id>"): roles("grant_writer", "planner"),
     ("GET", "/api/v1/exports/<int:export_id>/download"): EVERYONE,
     # Interventions
@@ -151,6 +152,7 @@ TABLE: dict[tuple[str, str], Row] = {
     ("POST", "/login"): answers(403),  # without the form's CSRF token
     ("POST", "/logout"): EVERYONE,
     ("GET", "/staff/"): roles("planner", "grant_writer"),
+    ("GET", "/staff/evidence"): roles("planner", "grant_writer"),
 }
 
 

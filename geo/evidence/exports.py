@@ -64,6 +64,16 @@ def get(conn: Connection, export_id: int) -> dict[str, Any] | None:
     return dict(row._mapping) if row else None
 
 
+def page(conn: Connection, *, limit: int = 20, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+    """Exports newest first, and how many there are (exports are city-internal)."""
+    rows = conn.execute(
+        text(f"SELECT {_COLUMNS} FROM evidence_exports ORDER BY id DESC LIMIT :l OFFSET :o"),
+        {"l": limit, "o": offset},
+    )
+    total = conn.execute(text("SELECT count(*) FROM evidence_exports")).scalar_one()
+    return [dict(r._mapping) for r in rows], int(total)
+
+
 def claim(conn: Connection, export_id: int) -> dict[str, Any] | None:
     """Mark the export running and return its parameters; None if done or gone."""
     row = conn.execute(

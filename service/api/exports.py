@@ -68,6 +68,23 @@ class ExportOut(JobStatus):
     download_expires_at: dt.datetime | None = None
 
 
+class ExportListQuery(BaseModel):
+    """Paging of the export list."""
+
+    model_config = ConfigDict(extra="forbid")
+    page: int = Field(1, ge=1, le=100_000)
+    page_size: int = Field(20, ge=1, le=100)
+
+
+class ExportList(BaseModel):
+    """Evidence exports, newest first (each with a fresh download link when done)."""
+
+    exports: list[ExportOut]
+    total: int
+    page: int
+    page_size: int
+
+
 class DownloadQuery(BaseModel):
     """The signed link's parameters."""
 
@@ -136,6 +153,23 @@ def create_export(body: ExportIn) -> Response:
         resp.headers["Location"] = url_for("api.get_export", export_id=export_id)
         # The outbox row commits with the export, so the job never looks for a missing row.
         save(conn, resp)
+    return resp
+
+
+@bp.get("/exports")
+@roles_required(*ROLES)
+@operation(summary="Evidence exports, newest first (past packs, to follow or run again)",
+           query=ExportListQuery, responses={200: ExportList}, roles=(*ROLES, "admin"),
+           tags=("exports",))
+def list_exports(query: ExportListQuery) -> Response:
+    """Every export of the city with its parameters and status: they are city-internal."""
+    with engine().connect() as conn:
+        rows, total = exports.page(conn, limit=query.page_size,
+                                   offset=(query.page - 1) * query.page_size)
+    resp = jsonify(exports=[_out(r) for r in rows], total=total, page=query.page,
+                   page_size=query.page_size)
+    resp.cache_control.private = True
+    resp.cache_control.no_store = True
     return resp
 
 

@@ -38,6 +38,9 @@ def page(template: str, status: int = 200, **context: Any) -> Response:
     resp = Response(render_template(template, **context), status=status, mimetype="text/html")
     resp.headers["Content-Security-Policy"] = CSP
     resp.headers["Cache-Control"] = "private, no-store"
+    # Not no-referrer (the default elsewhere): under it a browser sends "Origin: null"
+    # with the page's own form posts, and check_csrf refuses them as cross-site.
+    resp.headers["Referrer-Policy"] = "same-origin"
     return resp
 
 

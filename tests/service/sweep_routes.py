@@ -27,6 +27,7 @@ GETS: dict[str, list[str]] = {
     "/app/services.json": ["/app/services.json"],
     "/app/static/<path:filename>": ["/app/static/app.js"],
     "/app/sw.js": ["/app/sw.js"],
+    "/api/v1/exports": ["/api/v1/exports?page_size=100"],
     "/api/v1/exports/<int:export_id>": ["/api/v1/exports/{export}"],
     "/api/v1/exports/<int:export_id>/download": [
         "/api/v1/exports/{export}/download?expires=1&signature=00"],
@@ -99,6 +100,7 @@ GETS: dict[str, list[str]] = {
     "/planner/whoami": ["/planner/whoami"],
     "/static/<path:filename>": ["/static/civicpulse.css", "/static/none.txt"],
     "/staff/": ["/staff/"],
+    "/staff/evidence": ["/staff/evidence"],
     "/tiles/<layer>.json": ["/tiles/reports.json", "/tiles/hotspots.json?run={run}"],
     "/tiles/<layer>/<z>/<x>/<y>.mvt": [
         "/tiles/reports/{t9}.mvt", "/tiles/reports/{t12}.mvt", "/tiles/reports/{t16}.mvt",

@@ -331,3 +331,14 @@ def test_cli_refuses_bad_input_with_the_field(city, cli_env):
     queued = CliRunner().invoke(main, ["export", "--area", str(city.city_id), "--run",
                                        str(city.run_id)], env=cli_env)
     assert queued.exit_code == 0 and "queued evidence export" in queued.output
+
+
+def test_the_list_shows_packs_newest_first_with_their_parameters(client, api_keys, city):
+    made = [client.post(URL, json=body(city, budget=b), headers=api_keys.headers("grant_writer"))
+            .get_json()["id"] for b in (1000, 2000)]
+    listed = client.get(f"{URL}?page_size=2", headers=api_keys.headers("planner"))
+    assert listed.status_code == 200 and "no-store" in listed.headers["Cache-Control"]
+    page = listed.get_json()
+    assert [e["id"] for e in page["exports"]] == made[::-1]
+    assert page["exports"][0]["params"]["budget"] == 2000 and page["total"] >= 2
+    assert client.get(f"{URL}?page_size=0", headers=api_keys.headers("planner")).status_code == 400
