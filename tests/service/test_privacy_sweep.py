@@ -233,7 +233,8 @@ def test_the_sweep_covers_every_route_the_app_serves(app):
 #: Answers that change with any request, whatever it is about: not compared before/after.
 #: (``/metrics`` counts requests; it is not public once the roles table lands.)
 _VOLATILE_RULES = {"/metrics"}
-_VOLATILE_KEYS = {"request_id", "timeStamp"}
+#: A finished pack's signed link expires 24 h from *now*: new on every answer.
+_VOLATILE_KEYS = {"request_id", "timeStamp", "download_url", "download_expires_at"}
 
 
 def _comparable(resp, v, template) -> tuple[int, str, str | None]:
