@@ -83,6 +83,11 @@ class Service(Base):
     severity: Mapped[float] = mapped_column(Float, server_default="1")
     duplicate_radius_m: Mapped[float] = mapped_column(Float, server_default="50")
     privacy: Mapped[str] = mapped_column(String(16), server_default="aggregated")
+    #: The city's words in other languages: [{language, service_name, description,
+    #: group, attributes: [{code, description, values: [{key, name}]}]}].
+    translations: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSONB, server_default=text("'[]'::jsonb")
+    )
     active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
     updated_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()

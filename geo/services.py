@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -71,6 +72,7 @@ def _check_definition(item: dict[str, Any], index: int) -> dict[str, Any]:
                 ],
             }
         )
+    translations = _check_translations(item.get("translations"), attributes, where)
     keywords = item.get("keywords", [])
     if isinstance(keywords, str):
         keywords = [k.strip() for k in keywords.split(",") if k.strip()]
@@ -81,15 +83,88 @@ def _check_definition(item: dict[str, Any], index: int) -> dict[str, Any]:
         "group": item.get("group", ""),
         "keywords": json.dumps(keywords),
         "attributes": json.dumps(attributes),
+        "translations": json.dumps(translations),
         "severity": severity,
         "duplicate_radius_m": radius,
         "privacy": privacy,
     }
 
 
+#: A language tag as the residents' app matches it: ``es``, ``pt-BR``, ``zh-Hant``.
+_LANGUAGE = re.compile(r"[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*")
+_TRANSLATED = ("service_name", "description", "group")
+
+
+def _text_field(value: Any, where: str) -> str:
+    if not isinstance(value, str) or len(value) > 4000:
+        raise FieldError(where, "must be a string of at most 4000 characters")
+    return value
+
+
+def _check_translations(
+    raw: Any, attributes: list[dict[str, Any]], where: str
+) -> list[dict[str, Any]]:
+    """A service's ``translations``: per language, its words and its questions' words.
+
+    Shaped like the service itself, so a translator fills in a copy::
+
+        [{"language": "es", "service_name": "Calle inundada", "group": "Agua",
+          "attributes": [{"code": "depth_cm", "description": "¿Qué profundidad (cm)?",
+                          "values": [{"key": "blocked", "name": "Cortada"}]}]}]
+
+    Every code and value key must be one of the service's; anything left out is
+    shown in the service's own words.
+    """
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise FieldError(f"{where}.translations", "must be a list of {language, service_name, …}")
+    questions = {a["code"]: {v["key"] for v in a["values"]} for a in attributes}
+    out: list[dict[str, Any]] = []
+    for k, given in enumerate(raw):
+        at = f"{where}.translations[{k}]"
+        if not isinstance(given, dict):
+            raise FieldError(at, "must be an object")
+        unknown = sorted(set(given) - {"language", "attributes", *_TRANSLATED})
+        if unknown:
+            raise FieldError(f"{at}.{unknown[0]}", "unknown field")
+        language = given.get("language")
+        if not isinstance(language, str) or not _LANGUAGE.fullmatch(language):
+            raise FieldError(f"{at}.language", "a language tag such as 'es' or 'pt-BR'")
+        if any(t["language"] == language for t in out):
+            raise FieldError(f"{at}.language", f"{language!r} is translated twice")
+        entry: dict[str, Any] = {"language": language}
+        entry.update({key: _text_field(given[key], f"{at}.{key}")
+                      for key in _TRANSLATED if key in given})
+        words = []
+        for j, question in enumerate(given.get("attributes") or []):
+            qat = f"{at}.attributes[{j}]"
+            code = question.get("code") if isinstance(question, dict) else None
+            if code not in questions:
+                raise FieldError(f"{qat}.code", f"{code!r} is not a question of this service")
+            item: dict[str, Any] = {"code": code}
+            if "description" in question:
+                item["description"] = _text_field(question["description"], f"{qat}.description")
+            names = []
+            for n, value in enumerate(question.get("values") or []):
+                key = value.get("key") if isinstance(value, dict) else None
+                if key not in questions[code]:
+                    raise FieldError(f"{qat}.values[{n}].key",
+                                     f"{key!r} is not an answer of {code}")
+                names.append({"key": key, "name": _text_field(value.get("name"),
+                                                              f"{qat}.values[{n}].name")})
+            if names:
+                item["values"] = names
+            words.append(item)
+        if words:
+            entry["attributes"] = words
+        out.append(entry)
+    return out
+
+
 #: CivicPulse's fields beyond Open311's in a service definition, so that a city's
 #: own ``services.json`` and definitions load back without losing anything.
-EXTENSIONS = ("privacy", "severity", "duplicate_radius_m")
+EXTENSIONS = ("privacy", "severity", "duplicate_radius_m", "translations")
 
 
 def merge_definitions(
@@ -146,7 +221,8 @@ def load_services(conn: Connection, items: Iterable[dict[str, Any]]) -> int:
 
     Each item is shaped like an element of Open311 ``services.json`` and may carry
     ``attributes`` (as in a service definition), ``severity``,
-    ``duplicate_radius_m`` and ``privacy``. All are checked before any is written.
+    ``duplicate_radius_m``, ``privacy`` and ``translations`` (the city's words in
+    other languages). All are checked before any is written.
 
     Example, on a database connection (not run as a doctest)::
 
@@ -159,13 +235,14 @@ def load_services(conn: Connection, items: Iterable[dict[str, Any]]) -> int:
         conn.execute(
             text(
                 'INSERT INTO services (code, name, description, "group", keywords, attributes, '
-                "severity, duplicate_radius_m, privacy, active, updated_at) "
+                "translations, severity, duplicate_radius_m, privacy, active, updated_at) "
                 "VALUES (:code, :name, :description, :group, CAST(:keywords AS jsonb), "
-                "CAST(:attributes AS jsonb), :severity, :duplicate_radius_m, :privacy, true, "
-                "now()) "
+                "CAST(:attributes AS jsonb), CAST(:translations AS jsonb), :severity, "
+                ":duplicate_radius_m, :privacy, true, now()) "
                 "ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, "
                 'description = EXCLUDED.description, "group" = EXCLUDED."group", '
                 "keywords = EXCLUDED.keywords, attributes = EXCLUDED.attributes, "
+                "translations = EXCLUDED.translations, "
                 "severity = EXCLUDED.severity, duplicate_radius_m = EXCLUDED.duplicate_radius_m, "
                 "privacy = EXCLUDED.privacy, active = true, updated_at = now()"
             ),
@@ -189,8 +266,8 @@ def list_services(conn: Connection) -> list[dict[str, Any]]:
     """Services as Open311 lists them, ordered by group then name."""
     rows = conn.execute(
         text(
-            'SELECT code, name, description, "group", keywords, attributes, privacy, severity, '
-            "duplicate_radius_m, updated_at FROM services WHERE active "
+            'SELECT code, name, description, "group", keywords, attributes, translations, '
+            "privacy, severity, duplicate_radius_m, updated_at FROM services WHERE active "
             'ORDER BY "group", name'
         )
     )

@@ -101,6 +101,14 @@ SERVICES: list[dict[str, Any]] = [
              "values": [{"key": "passable", "name": "Passable"},
                         {"key": "blocked", "name": "Blocked"}]},
         ],
+        "translations": [
+            {"language": "es", "service_name": "Calle inundada", "group": "Agua",
+             "attributes": [
+                 {"code": "depth_cm", "description": "¿Qué profundidad tiene el agua (cm)?"},
+                 {"code": "blocking", "description": "¿Se puede pasar?",
+                  "values": [{"key": "passable", "name": "Se puede pasar"},
+                             {"key": "blocked", "name": "Cortada"}]}]},
+        ],
     },
     {
         "service_code": "lead_paint",
@@ -119,6 +127,9 @@ SERVICES: list[dict[str, Any]] = [
              "values": [{"key": "windows", "name": "Windows"}, {"key": "doors", "name": "Doors"},
                         {"key": "porch", "name": "Porch"}]},
         ],
+        "translations": [
+            {"language": "es", "service_name": "Pintura con plomo", "group": "Vivienda"},
+        ],
     },
     {
         "service_code": "pothole",
@@ -127,6 +138,7 @@ SERVICES: list[dict[str, Any]] = [
         "severity": 1.0,
         "duplicate_radius_m": 30,
         "privacy": "public",
+        "translations": [{"language": "es", "service_name": "Bache", "group": "Calles"}],
     },
 ]
 

@@ -142,3 +142,77 @@ DEMO_SERVICES: list[dict[str, Any]] = [
         ],
     },
 ]
+
+
+def _spanish(name: str, description: str, group: str,
+             questions: dict[str, tuple[str, dict[str, str]]]) -> dict[str, Any]:
+    return {"language": "es", "service_name": name, "description": description, "group": group,
+            "attributes": [{"code": code, "description": text,
+                            **({"values": [{"key": k, "name": v} for k, v in values.items()]}
+                               if values else {})}
+                           for code, (text, values) in questions.items()]}
+
+
+#: The demo city speaks Spanish too: a ``translations`` block as a city would write it.
+_SPANISH = {
+    "flooding": _spanish(
+        "Calle inundada", "Agua estancada en una calle, acera o paso inferior tras la lluvia o "
+        "la marea.", "Agua", {
+            "depth_cm": ("¿Qué profundidad tiene el agua, más o menos (cm)?", {}),
+            "passable": ("¿Pueden pasar los coches?", {
+                "yes": "Sí", "slow": "Solo despacio", "no": "No, está cortada"}),
+            "property_affected": ("¿Entra agua en viviendas o negocios?", {
+                "no": "No", "yards": "En patios o garajes", "buildings": "En edificios"}),
+        }),
+    "lead_paint": _spanish(
+        "Peligro de pintura con plomo", "Pintura que se pela o desconcha, dentro o fuera de una "
+        "vivienda, y que puede contener plomo.", "Vivienda", {
+            "built_before_1978": ("¿Se construyó el edificio antes de 1978?", {
+                "yes": "Sí", "no": "No", "unknown": "No lo sé"}),
+            "surfaces": ("¿Dónde se pela la pintura?", {
+                "windows": "Ventanas", "doors": "Puertas", "porch": "Porche",
+                "walls": "Paredes interiores", "exterior": "Revestimiento exterior"}),
+            "children_under_6": ("¿Viven o pasan tiempo allí niños menores de 6 años?", {
+                "yes": "Sí", "no": "No", "prefer_not": "Prefiero no decirlo"}),
+            "tenure": ("¿Alquila o es propietario?", {
+                "rent": "Alquilo", "own": "Soy propietario", "other": "Otro"}),
+        }),
+    "blocked_drain": _spanish(
+        "Alcantarilla obstruida", "Un desagüe pluvial tapado por hojas, basura o sedimentos.",
+        "Agua", {
+            "debris": ("¿Qué lo obstruye?", {
+                "leaves": "Hojas", "trash": "Basura", "silt": "Barro o sedimentos",
+                "grate_damaged": "Rejilla rota"}),
+            "water_standing": ("¿Hay agua estancada alrededor ahora?", {"yes": "Sí", "no": "No"}),
+        }),
+    "pothole": _spanish(
+        "Bache", "Un agujero o hundimiento en el firme de la calzada.", "Calles", {
+            "size": ("¿Qué tamaño tiene?", {
+                "small": "Más pequeño que un plato", "medium": "Hasta un neumático",
+                "large": "Más grande que un neumático"}),
+            "lane": ("¿En qué parte de la calzada?", {
+                "travel": "Carril de circulación", "bike": "Carril bici",
+                "crosswalk": "Paso de peatones", "shoulder": "Arcén o cuneta"}),
+        }),
+    "illegal_dumping": _spanish(
+        "Vertido ilegal", "Muebles, neumáticos, escombros o basura abandonados en terreno "
+        "público.", "Limpieza", {
+            "waste_type": ("¿Qué se ha tirado?", {
+                "furniture": "Muebles o colchones", "tyres": "Neumáticos",
+                "construction": "Escombros de obra", "household": "Basura doméstica",
+                "hazardous": "Pintura, aceite o productos químicos"}),
+            "volume": ("¿Cuánto?", {
+                "bags": "Unas pocas bolsas", "pickup": "Una camioneta",
+                "truck": "Un camión o más"}),
+        }),
+    "streetlight_out": _spanish(
+        "Farola apagada", "Una farola apagada, que parpadea o que está encendida de día.",
+        "Calles", {
+            "state": ("¿Qué le pasa?", {
+                "out": "Totalmente apagada", "flickering": "Parpadea",
+                "day_burning": "Encendida de día"}),
+            "pole_number": ("Número del poste, si lo ve", {}),
+        }),
+}
+for _service in DEMO_SERVICES:
+    _service["translations"] = [_SPANISH[_service["service_code"]]]

@@ -37,6 +37,7 @@ ITEM_NAMES = {
     "values": "value",
     "endpoints": "endpoint",
     "formats": "format",
+    "translations": "translation",
 }
 
 # Characters XML 1.0 cannot carry at all: a resident's text may hold them

@@ -245,7 +245,7 @@ def services() -> Response:
                 (a for a in s["attributes"] or [] if a.get("variable", True)),
                 key=lambda a: int(a.get("order", 1)),
             ),
-            "translations": s.get("translations") or {},
+            "translations": s["translations"] or [],
         }
         for s in rows
     ]

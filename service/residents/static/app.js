@@ -38,10 +38,10 @@ async function network() {
   net.classList.toggle("offline", !navigator.onLine);
   if (!navigator.onLine) {
     net.textContent = waiting
-      ? _("Offline. {count} reports waiting to send.", { count: waiting })
+      ? _("Offline. Reports waiting to send: {count}.", { count: waiting })
       : _("Offline. You can still make reports; they are sent when you are back online.");
   } else {
-    net.textContent = waiting ? _("{count} reports waiting to send.", { count: waiting }) : "";
+    net.textContent = waiting ? _("Reports waiting to send: {count}.", { count: waiting }) : "";
   }
 }
 

@@ -12,17 +12,19 @@ let onDone = () => {};
 
 /** A service's name, description and questions in the reader's language (the city's words). */
 export function translated(service) {
-  const t = (service.translations || {})[language()] || {};
-  const questions = t.attributes || {};
+  const t = (service.translations || []).find((x) => x.language === language()) || {};
+  const questions = new Map((t.attributes || []).map((q) => [q.code, q]));
   return {
     name: t.service_name || service.service_name,
     description: t.description || service.description,
+    group: t.group || service.group,
     attributes: service.attributes.map((a) => {
-      const q = questions[a.code] || {};
+      const q = questions.get(a.code) || {};
+      const names = new Map((q.values || []).map((v) => [v.key, v.name]));
       return {
         ...a,
         description: q.description || a.description || a.code,
-        values: (a.values || []).map((v) => ({ ...v, name: (q.values || {})[v.key] || v.name })),
+        values: (a.values || []).map((v) => ({ ...v, name: names.get(v.key) || v.name })),
       };
     }),
   };
@@ -53,8 +55,8 @@ function renderServices() {
   let group = null;
   for (const service of state.services) {
     const words = translated(service);
-    if (service.group && service.group !== group) {
-      group = service.group;
+    if (words.group && words.group !== group) {
+      group = words.group;
       list.append(h("p", { class: "group-title", text: group }));
     }
     const input = h("input", { type: "radio", name: "service", value: service.service_code,
@@ -137,7 +139,8 @@ function setPoint(point, source) {
   if (source === "gps") text = _("Your location, accurate to about {metres} m.", { metres: Math.round(point.accuracy) });
   else if (source === "photo") text = _("The place where the photo was taken.");
   else text = _("The place you marked on the map.");
-  $("location-text").textContent = `${text} (${point.lat.toFixed(5)}, ${point.long.toFixed(5)})`;
+  $("location-text").textContent = text;
+  $("location-coords").textContent = `${point.lat.toFixed(5)}, ${point.long.toFixed(5)}`;
   if (source !== "pin") placePin(point);
   refreshNearby();
 }
@@ -204,8 +207,8 @@ async function refreshNearby() {
     h("p", {}, h("strong", { text: _("Report {number}", { number: r.service_request_id }) }), " · ",
       h("span", { class: "status", text: statusLabel(r.status) })),
     h("p", { class: "note", text: r.distance_m === null
-      ? _("In this area. {count} people said “me too”.", { count: r.confirmations })
-      : _("{metres} m away. {count} people said “me too”.", { metres: Math.round(r.distance_m), count: r.confirmations }) }),
+      ? _("In this area. “Me too” so far: {count}.", { count: r.confirmations })
+      : _("{metres} m away. “Me too” so far: {count}.", { metres: Math.round(r.distance_m), count: r.confirmations }) }),
     h("button", { type: "button", class: "primary", text: _("Me too"),
                   "aria-label": _("Me too: report {number} is my problem", { number: r.service_request_id }),
                   onclick: (e) => meToo(r, e.currentTarget) }))));
@@ -237,6 +240,7 @@ function reset() {
   $("nearby").hidden = true;
   $("use-photo-location").hidden = true;
   $("location-text").textContent = "";
+  $("location-coords").textContent = "";
   $("form-errors").replaceChildren();
 }
 
