@@ -51,7 +51,7 @@ def test_three_offline_reports_are_filed_exactly_once_when_the_first_send_is_cut
         expect(page.get_by_role("heading", name="Saved on this phone")).to_be_visible()
     page.goto(f"{phone.base}/app/#mine")
     expect(page.locator("#mine-list .status.waiting")).to_have_count(3)
-    expect(page.locator("#net")).to_contain_text("3 reports waiting to send")
+    expect(page.locator("#net")).to_contain_text("Reports waiting to send: 3.")
     assert count_tagged(engine, tag) == 0
 
     # The first batch reaches the server and is committed; its answer never arrives.
