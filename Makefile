@@ -7,8 +7,13 @@ PG_MAJOR ?= 15
 
 .PHONY: setup demo env test lint bench clean
 
-setup: $(BIN)/civicpulse
+setup: $(BIN)/civicpulse tests/oidc/node_modules/.package-lock.json
 	@bash .ci/ensure-system-packages
+
+# The test OpenID Connect provider (npm's oidc-provider), pinned by its lock file.
+tests/oidc/node_modules/.package-lock.json: tests/oidc/package-lock.json
+	@bash .ci/ensure-system-packages
+	cd tests/oidc && npm ci --no-audit --no-fund --loglevel=error
 
 $(BIN)/civicpulse: pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)

@@ -249,8 +249,6 @@ class Settings:
     #: The claim holding a person's groups, and which group gives which role.
     oidc_role_claim: str = "groups"
     oidc_roles: dict[str, str] = field(default_factory=dict)
-    #: The anonymous public hotspot map at ``/map``.
-    public_map: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -342,7 +340,6 @@ class Settings:
             session_max_hours=_positive(env, "CIVICPULSE_SESSION_MAX_HOURS", 12),
             login_max_failures=_positive(env, "CIVICPULSE_LOGIN_MAX_FAILURES", 5),
             login_lockout_minutes=_positive(env, "CIVICPULSE_LOGIN_LOCKOUT_MINUTES", 15),
-            public_map=_flag(env, "CIVICPULSE_PUBLIC_MAP", True),
             **_oidc(env, mode),
             extra={
                 key: env[name]

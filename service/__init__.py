@@ -75,6 +75,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     from service.planner import bp as planner_bp
     from service.residents import bp as residents_bp
     from service.staff import bp as staff_bp
+    from service.staff import oidc as staff_oidc
     from service.staff import render as staff_render
     from service.tiles import bp as tiles_bp
 
@@ -89,6 +90,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     app.register_blueprint(residents_bp)
     app.register_blueprint(staff_bp)
     staff_render.install(app)
+    staff_oidc.install(app)
     limits.install(app, settings)
     if settings.trusted_proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies)  # type: ignore[method-assign]

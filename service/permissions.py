@@ -151,6 +151,9 @@ TABLE: dict[tuple[str, str], Row] = {
     ("GET", "/login"): EVERYONE,
     ("POST", "/login"): answers(403),  # without the form's CSRF token
     ("POST", "/logout"): EVERYONE,
+    # The city's identity provider: 404 where none is configured (as in the tests)
+    ("GET", "/login/oidc"): NOBODY,
+    ("GET", "/login/oidc/callback"): NOBODY,
     ("GET", "/staff/"): roles("planner", "grant_writer"),
     ("GET", "/staff/evidence"): roles("planner", "grant_writer"),
 }

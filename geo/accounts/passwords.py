@@ -85,10 +85,15 @@ class SignIn:
 
 
 def sign_in(
-    conn: Connection, email: str, password: str, code: str = "", *,
+    conn: Connection, email: str, password: str, code: str | None = "", *,
     max_failures: int = 5, lockout_minutes: int = 15,
 ) -> SignIn:
-    """Check one sign-in attempt and record its outcome in ``conn``'s transaction."""
+    """Check one sign-in attempt and record its outcome in ``conn``'s transaction.
+
+    ``code=None`` is a client that cannot ask for a code (HTTP Basic from desktop
+    GIS): it is refused for an account with TOTP, and a success is not audited as
+    a sign-in (it repeats with every request).
+    """
     row = conn.execute(
         text(
             "SELECT id, email, name, role, password_hash, totp_secret, totp_last_step, "
@@ -104,7 +109,10 @@ def sign_in(
         return SignIn(None, f"too many failed sign-ins: this account is locked for up to "
                             f"{lockout_minutes} minutes; an admin can unlock it")
     step = None
-    if good_password and row.totp_secret:
+    if good_password and row.totp_secret and code is None:
+        return SignIn(None, "this account signs in with a code: use an API key as the "
+                            "password instead")
+    if good_password and row.totp_secret and code is not None:
         if not code.strip():
             return _failed(conn, row, "enter the 6-digit code from your authenticator app",
                            max_failures, lockout_minutes)
@@ -125,8 +133,9 @@ def sign_in(
         ),
         {"id": row.id, "step": step, "hash": new_hash},
     )
-    audit.record(conn, "user.signed_in", target_type="user", target_id=row.id,
-                 actor_key_id=None, actor_user_id=row.id, details={"method": "password"})
+    if code is not None:
+        audit.record(conn, "user.signed_in", target_type="user", target_id=row.id,
+                     actor_key_id=None, actor_user_id=row.id, details={"method": "password"})
     return SignIn({"id": row.id, "email": row.email, "name": row.name, "role": row.role})
 
 

@@ -200,3 +200,10 @@ def from_identity_provider(
                          actor_key_id=None, actor=f"identity provider {issuer}"[:200],
                          details={"role_from": row.role, "role_to": role})
     return get_user(conn, int(user_id))
+
+
+def record_sign_in(conn: Connection, user_id: int, method: str) -> None:
+    """Stamp a person's last sign-in and audit it (``method``: ``password`` or ``oidc``)."""
+    conn.execute(text("UPDATE users SET last_login_at = now() WHERE id = :id"), {"id": user_id})
+    audit.record(conn, "user.signed_in", target_type="user", target_id=user_id,
+                 actor_key_id=None, actor_user_id=user_id, details={"method": method})

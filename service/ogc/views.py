@@ -207,8 +207,14 @@ def run_item_alias(run_id: int, feature_id: str) -> Response:
 
 @bp.after_request
 def _headers(resp: Response) -> Response:
-    """CORS for browser clients, and Vary: answers differ by format and caller."""
+    """CORS for browser clients; answers differ by format and caller, so no cache keeps them.
+
+    ``Vary`` alone was not enough: QGIS's HTTP cache served an anonymous answer to a
+    layer opened with a key. ``private, no-cache`` keeps shared caches out and makes
+    every client ask again.
+    """
     resp.headers["Access-Control-Allow-Origin"] = "*"
     resp.headers["Access-Control-Allow-Headers"] = "Authorization"
-    resp.headers["Vary"] = "Accept, Authorization"
+    resp.headers["Vary"] = "Accept, Authorization, Cookie"
+    resp.headers.setdefault("Cache-Control", "private, no-cache")
     return resp

@@ -4,7 +4,8 @@ Server-rendered pages over the same API and role checks as machines use
 (:mod:`service.auth`); the few scripts they load are this app's own files, under
 the same Content-Security-Policy as the planner map. Modules: ``render`` (page
 responses, errors as pages, the sign-in redirect), ``signin`` (local accounts),
-``pages`` (the staff home), ``evidence`` (evidence packs in the browser).
+``oidc`` (the city's identity provider), ``pages`` (the staff home), ``evidence``
+(evidence packs in the browser).
 """
 
 from __future__ import annotations
@@ -13,4 +14,4 @@ from flask import Blueprint
 
 bp = Blueprint("staff", __name__, template_folder="templates")
 
-from service.staff import evidence, pages, signin  # noqa: E402,F401  (routes register on import)
+from service.staff import evidence, oidc, pages, signin  # noqa: E402,F401  (routes register on import)

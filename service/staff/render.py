@@ -44,6 +44,11 @@ def page(template: str, status: int = 200, **context: Any) -> Response:
     return resp
 
 
+def home_of(role: str | None) -> str:
+    """Where a person lands after signing in without a destination: planners on the map."""
+    return "/planner/" if role == "planner" else "/staff/"
+
+
 def safe_next(target: str | None, default: str = "/staff/") -> str:
     """``target`` when it is a path on this site, else ``default`` (no open redirect).
 

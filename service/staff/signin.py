@@ -15,7 +15,7 @@ from geo.accounts import sessions as staff_sessions
 from service.auth import SESSION_TOKEN, check_csrf, principal
 from service.db import engine
 from service.staff import bp
-from service.staff.render import page, safe_next
+from service.staff.render import home_of, page, safe_next
 
 #: Longest value accepted in each sign-in field (longer is refused before any work).
 _FIELD_MAX = {"email": 254, "password": passwords.MAX_PASSWORD, "code": 10}
@@ -24,7 +24,7 @@ _FIELD_MAX = {"email": 254, "password": passwords.MAX_PASSWORD, "code": 10}
 def _login_form(message: str = "", status: int = 200, email: str = "") -> Response:
     settings = current_app.config["SETTINGS"]
     return page("staff/login.html", status=status, message=message, email=email,
-                next=safe_next(request.values.get("next")),
+                next=safe_next(request.values.get("next"), ""),
                 oidc=bool(settings.oidc_issuer),
                 signed_out=False)
 
@@ -32,8 +32,9 @@ def _login_form(message: str = "", status: int = 200, email: str = "") -> Respon
 @bp.get("/login")
 def login() -> BaseResponse:
     """The sign-in form; someone signed in already goes on to where they were going."""
-    if principal().user_id is not None:
-        return redirect(safe_next(request.args.get("next")))
+    who = principal()
+    if who.user_id is not None:
+        return redirect(safe_next(request.args.get("next"), home_of(who.role)))
     return _login_form()
 
 
@@ -56,10 +57,10 @@ def login_submit() -> BaseResponse:
         )
         token = (start_session(conn, outcome.user["id"], "password")
                  if outcome.user is not None else None)
-    if token is None:
+    if token is None or outcome.user is None:
         return _login_form(outcome.message, 401, fields["email"])
     begin_session(token)
-    return redirect(safe_next(request.form.get("next")), 303)
+    return redirect(safe_next(request.form.get("next"), home_of(outcome.user["role"])), 303)
 
 
 def start_session(conn: Connection, user_id: int, method: str) -> str:
@@ -85,5 +86,5 @@ def logout() -> Response:
         with engine().begin() as conn:
             staff_sessions.end(conn, token)
     session.clear()
-    return page("staff/login.html", message="", email="", next="/staff/",
+    return page("staff/login.html", message="", email="", next="",
                 oidc=bool(current_app.config["SETTINGS"].oidc_issuer), signed_out=True)

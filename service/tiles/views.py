@@ -150,9 +150,11 @@ def _matches(etag: str) -> bool:
 
 def _cache_headers(resp: Response, etag: str, staff: bool) -> Response:
     resp.headers["ETag"] = etag
-    # A staff view holds what the public may not see: never in a shared cache.
-    resp.headers["Cache-Control"] = f"{'private' if staff else 'public'}, max-age={MAX_AGE}"
-    resp.headers["Vary"] = "Accept-Encoding, Authorization"
+    # A staff view holds what the public may not see: never in a shared cache, and
+    # revalidated (a cheap 304) every time, so a client that ignores Vary (QGIS) cannot
+    # hand it to the next caller.
+    resp.headers["Cache-Control"] = "private, no-cache" if staff else f"public, max-age={MAX_AGE}"
+    resp.headers["Vary"] = "Accept-Encoding, Authorization, Cookie"
     return resp
 
 

@@ -53,6 +53,8 @@ GETS: dict[str, list[str]] = {
     "/docs/static/<path:filename>": ["/docs/static/docs.js"],
     "/healthz": ["/healthz"],
     "/login": ["/login", "/login?next=/staff/"],
+    "/login/oidc": ["/login/oidc?next=/staff/"],
+    "/login/oidc/callback": ["/login/oidc/callback?code=x&state=y"],
     "/readyz": ["/readyz"],
     "/metrics": ["/metrics"],
     "/ogc/": ["/ogc/", "/ogc/?f=html"],

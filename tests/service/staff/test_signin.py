@@ -181,7 +181,7 @@ def test_idle_sessions_end(client, engine, planner, app):
 
 def test_other_sites_cannot_send_the_browser_elsewhere_after_sign_in(client, planner):
     resp = sign_in(client, planner, next_path="//evil.example/phish")
-    assert resp.headers["Location"] == "/staff/"
+    assert resp.headers["Location"] == "/planner/"  # a planner's home: the map
 
 
 def test_passwords_are_argon2id_and_never_stored_plain(engine, planner):
