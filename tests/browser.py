@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 from werkzeug.serving import make_server
 
 CHROMIUM = "/usr/bin/chromium"
@@ -78,3 +78,24 @@ def serious_violations(page: Page, context: Any = None) -> list[str]:
         for v in results.response["violations"]
         if v.get("impact") in FAILING_IMPACTS
     ]
+
+
+def signed_in(browser: Browser, base_url: str, email: str, password: str, path: str, *,
+              bypass_csp: bool = False) -> Page:
+    """A tab that opens ``path``, is sent to ``/login``, signs in through the real form and
+    lands back on ``path``. Requests to any other origin are refused.
+
+    ``bypass_csp`` lets axe-core be injected (the pages' CSP would refuse it).
+    """
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True,
+                                  bypass_csp=bypass_csp)
+    context.route(lambda url: not url.startswith(base_url), lambda route: route.abort())
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(base_url + path)
+    expect(page.locator("#email")).to_be_visible()
+    page.fill("#email", email)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+    expect(page).to_have_url(base_url + path)
+    return page

@@ -13,21 +13,21 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 from redis import Redis
 from rq import Queue, Worker
 from sqlalchemy import text
 
 from tests.browser import (
     ARTIFACTS,
-    TIMEOUT_MS,
     chromium,
     needs_chromium,
     serious_violations,
     served,
+    signed_in,
 )
 from tests.cities import PLACES, prairie, standing
-from tests.service.staff.support import Person, make_person
+from tests.service.staff.support import make_person
 from workers import context
 from workers.relay import relay_once
 
@@ -71,26 +71,6 @@ def worker(settings: Any, redis_url: str, engine: Any) -> Iterator[Any]:
     context.install(None)
 
 
-def signed_in(browser: Browser, base_url: str, person: Person, *, bypass_csp: bool = False
-              ) -> Page:
-    """A tab signed in through the real form, refusing any request to another origin.
-
-    ``bypass_csp`` lets axe-core be injected (the page's CSP would refuse it).
-    """
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True,
-                                  bypass_csp=bypass_csp)
-    context.route(lambda url: not url.startswith(base_url), lambda route: route.abort())
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    page.goto(f"{base_url}/staff/evidence")
-    expect(page).to_have_url(f"{base_url}/login?next=%2Fstaff%2Fevidence")
-    page.fill("#email", person.email)
-    page.fill("#password", person.password)
-    page.click("button[type=submit]")
-    expect(page.locator("h1")).to_have_text("Evidence packs")
-    return page
-
-
 def exports_count(engine: Any) -> int:
     with engine.connect() as conn:
         return conn.execute(text("SELECT count(*) FROM evidence_exports")).scalar_one()
@@ -99,7 +79,7 @@ def exports_count(engine: Any) -> int:
 def test_a_grant_writer_requests_follows_and_downloads_a_district_pack(
         browser, base_url, city, engine, worker):
     person = make_person(engine, "grant_writer")
-    page = signed_in(browser, base_url, person)
+    page = signed_in(browser, base_url, person.email, person.password, "/staff/evidence")
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     district = next(iter(city.district_ids.values()))
@@ -108,6 +88,7 @@ def test_a_grant_writer_requests_follows_and_downloads_a_district_pack(
     page.select_option("#run", str(city.run_id))
     page.fill("#budget", "250000")
     page.fill("#cost-flooding", "700")
+    expect(page.locator("h1")).to_have_text("Evidence packs")
     page.click("text=Request the pack")
     expect(page.locator("#current-status")).to_contain_text("Pack ")
     assert exports_count(engine) == before + 1
@@ -140,7 +121,8 @@ def test_a_grant_writer_requests_follows_and_downloads_a_district_pack(
 def test_the_evidence_page_has_no_serious_accessibility_violation(browser, base_url, city, engine):
     """Who may open the page is in service/permissions.py (tests/service/test_permissions.py)."""
     person = make_person(engine, "grant_writer")
-    page = signed_in(browser, base_url, person, bypass_csp=True)
+    page = signed_in(browser, base_url, person.email, person.password, "/staff/evidence",
+                     bypass_csp=True)
     page.wait_for_load_state("networkidle")
     found = serious_violations(page)
     page.context.close()
