@@ -11,7 +11,7 @@ import json
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
 
 DEV_SECRET = "dev-only-not-secret"  # noqa: S105 - used only when CIVICPULSE_ENV is dev/test
@@ -183,11 +183,6 @@ def _trusted_hosts(env: Mapping[str, str], mode: str) -> tuple[str, ...]:
     return hosts
 
 
-#: Settings an admin page shows only as set or not set.
-_SECRET_FIELDS = frozenset({"secret_key", "oidc_client_secret", "app_key"})
-_PASSWORD_IN_URL = re.compile(r"(//[^:/@]*:)[^@/]*@")
-
-
 @dataclass(frozen=True)
 class Settings:
     """Validated settings of one CivicPulse process."""
@@ -263,27 +258,6 @@ class Settings:
         # every photo URL into a 500).
         for name in ("media_dir", "export_dir"):
             object.__setattr__(self, name, os.path.abspath(getattr(self, name)))
-
-    def shown(self) -> list[tuple[str, str]]:
-        """Every setting as (name, value) for an admin page, with no secret in it.
-
-        Secrets read "set" or "not set"; passwords in URLs are masked.
-
-        >>> s = Settings("postgresql://ana:pw@db/city", "redis://:pw@r/0", "x" * 32)
-        >>> dict(s.shown())["database_url"], dict(s.shown())["secret_key"]
-        ('postgresql://ana:***@db/city', 'set')
-        """
-        out = []
-        for item in fields(self):
-            value = getattr(self, item.name)
-            if item.name in _SECRET_FIELDS:
-                shown = "set" if value else "not set"
-            elif item.name.endswith("_url") and isinstance(value, str):
-                shown = _PASSWORD_IN_URL.sub(r"\1***@", value)
-            else:
-                shown = value if isinstance(value, str) else json.dumps(value, default=str)
-            out.append((item.name, shown))
-        return out
 
     def require_public_origin(self) -> None:
         """A production web process needs ``CIVICPULSE_PUBLIC_URL`` or trusted hosts.

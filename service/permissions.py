@@ -156,7 +156,6 @@ TABLE: dict[tuple[str, str], Row] = {
     ("GET", "/login/oidc/callback"): NOBODY,
     ("GET", "/staff/"): roles("planner", "grant_writer"),
     ("GET", "/staff/evidence"): roles("planner", "grant_writer"),
-    ("GET", "/staff/admin"): roles(),
 }
 
 

@@ -103,7 +103,6 @@ GETS: dict[str, list[str]] = {
     "/static/<path:filename>": ["/static/civicpulse.css", "/static/none.txt"],
     "/staff/": ["/staff/"],
     "/staff/evidence": ["/staff/evidence"],
-    "/staff/admin": ["/staff/admin"],
     "/tiles/<layer>.json": ["/tiles/reports.json", "/tiles/hotspots.json?run={run}"],
     "/tiles/<layer>/<z>/<x>/<y>.mvt": [
         "/tiles/reports/{t9}.mvt", "/tiles/reports/{t12}.mvt", "/tiles/reports/{t16}.mvt",
