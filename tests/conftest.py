@@ -23,6 +23,7 @@ from geo.migrate import scratch_database
 from geo.services import load_services
 from geo.settings import Settings, sqlalchemy_url
 from service import create_app
+from tests.browser import chromium, served
 
 ADMIN_URL = sqlalchemy_url(
     os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -190,3 +191,17 @@ def api_keys(engine: Engine) -> Keys:
             out[role] = keys.create_key(conn, role, f"test {role}")
         out["app2"] = keys.create_key(conn, "app", "second app")
     return out
+
+
+@pytest.fixture(scope="module")
+def live_url(app: Any) -> Iterator[str]:
+    """The test app served over HTTP on a free port, in a thread (for browser tests)."""
+    with served(app) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Headless Debian Chromium through Playwright (tests.browser)."""
+    with chromium() as launched:
+        yield launched

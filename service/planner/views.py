@@ -21,6 +21,7 @@ from werkzeug.security import safe_join
 
 from service.assets import LONG_MAX_AGE, content_version
 from service.auth import principal
+from service.headers import page_csp
 from service.openapi import operation
 from service.planner import bp
 
@@ -33,20 +34,7 @@ MAPLIBRE_DIR = "vendor/maplibre-gl/"
 # font or basemap request, and a violation shows up as a console error in the test.
 # MapLibre sets element.style from script (allowed) and starts its worker from a
 # same-origin module URL, so no 'unsafe-inline', 'unsafe-eval' or blob: scripts.
-CSP = "; ".join(
-    (
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data: blob:",
-        "worker-src 'self'",
-        "connect-src 'self'",
-        "object-src 'none'",
-        "base-uri 'none'",
-        "form-action 'none'",
-        "frame-ancestors 'none'",
-    )
-)
+CSP = page_csp()
 
 
 class WhoAmI(BaseModel):

@@ -9,21 +9,18 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import expect
 
 from service.openapi import build_document
 from tests.browser import (
     ARTIFACTS,
     TIMEOUT_MS,
-    chromium,
     needs_chromium,
     serious_violations,
-    served,
 )
 
 VENDOR = Path(__file__).resolve().parents[2] / "service/apidocs/static/vendor/swagger-ui"
@@ -80,32 +77,20 @@ def test_vendored_swagger_ui_matches_its_checksums():
         assert hashlib.sha256((VENDOR / name).read_bytes()).hexdigest() == digest, name
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as launched:
-        yield launched
-
-
-@pytest.fixture(scope="module")
-def base_url(app: Any) -> Iterator[str]:
-    with served(app) as url:
-        yield url
-
-
 @needs_chromium
-def test_docs_render_every_operation_with_its_schemas(app, browser, base_url):
+def test_docs_render_every_operation_with_its_schemas(app, browser, live_url):
     """The page lists each operation; opening one shows its request and response schemas."""
     count = len(_operations(app))
     outside: list[str] = []
     errors: list[str] = []
     context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.route(lambda u: not u.startswith(base_url),
+    context.route(lambda u: not u.startswith(live_url),
                   lambda route: (outside.append(route.request.url), route.abort()))
     page = context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(f"{base_url}/docs")
+    page.goto(f"{live_url}/docs")
     expect(page.locator(".opblock")).to_have_count(count)
     post = page.locator(".opblock-post", has=page.locator("[data-path='/api/v1/reports']"))
     post.locator(".opblock-summary-control").click()
@@ -120,12 +105,12 @@ def test_docs_render_every_operation_with_its_schemas(app, browser, base_url):
 
 
 @needs_chromium
-def test_docs_have_no_serious_accessibility_violation(browser, base_url):
+def test_docs_have_no_serious_accessibility_violation(browser, live_url):
     """axe-core on the page as first shown and with an operation open."""
     context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
     page = context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
-    page.goto(f"{base_url}/docs")
+    page.goto(f"{live_url}/docs")
     expect(page.locator(".opblock").first).to_be_visible()
     found = serious_violations(page)
     # A write with a body, a read with query parameters, an Open311 form post.

@@ -19,7 +19,7 @@ from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import text
 
 from geo.hotspots.runs import latest_run_id
-from tests.browser import ARTIFACTS, TIMEOUT_MS, chromium, needs_chromium, served
+from tests.browser import ARTIFACTS, TIMEOUT_MS, needs_chromium
 from tests.cities import PLACES, map_page, standing
 from tests.cities.map_page import MapPageCity as PlannerCity
 from tests.cities.map_page import publish_like_run_a
@@ -34,22 +34,8 @@ def city(engine: Any, app: Any) -> Iterator[PlannerCity]:
         yield made
 
 
-@pytest.fixture(scope="module")
-def live_server(app: Any) -> Iterator[str]:
-    """The app served over HTTP on a free port, in a thread."""
-    with served(app) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """Headless Chromium from Debian (no `playwright install`)."""
-    with chromium() as launched:
-        yield launched
-
-
 @pytest.fixture
-def open_page(browser: Browser, live_server: str, api_keys: Any) -> Iterator[Any]:
+def open_page(browser: Browser, live_url: str, api_keys: Any) -> Iterator[Any]:
     """Open tabs whose session already holds a role's key (or none); fail on any error."""
     errors: list[str] = []
     outside: list[str] = []
@@ -67,12 +53,12 @@ def open_page(browser: Browser, live_server: str, api_keys: Any) -> Iterator[Any
         context = browser.new_context(viewport={"width": 1280, "height": 800})
         contexts.append(context)
         if role is not None:
-            origin, key = json.dumps(live_server), json.dumps(api_keys[role])
+            origin, key = json.dumps(live_url), json.dumps(api_keys[role])
             context.add_init_script(
                 f"if (location.origin === {origin}) "
                 f"sessionStorage.setItem('civicpulse.apiKey', {key});"
             )
-        context.route(lambda url: not url.startswith(live_server), block)
+        context.route(lambda url: not url.startswith(live_url), block)
         tab = context.new_page()
         tab.set_default_timeout(TIMEOUT_MS)
         tab.on("console", on_console)
@@ -126,9 +112,9 @@ def _click_cell(page: Page, cell: str) -> None:
     page.mouse.click(x, y)
 
 
-def test_map_renders_the_run_and_a_click_shows_the_cell(page: Page, live_server: str,
+def test_map_renders_the_run_and_a_click_shows_the_cell(page: Page, live_url: str,
                                                          city: PlannerCity) -> None:
-    page.goto(f"{live_server}/planner/?run={city.run_a}")
+    page.goto(f"{live_url}/planner/?run={city.run_a}")
     _wait_for_layer(page, "hotspot-cells")
     page.wait_for_function("(run) => document.body.dataset.shownRun === run", arg=str(city.run_a))
 
@@ -170,9 +156,9 @@ def test_map_renders_the_run_and_a_click_shows_the_cell(page: Page, live_server:
     assert "no data" in details.inner_text()
 
 
-def test_compare_two_runs_colours_the_changed_cells(page: Page, live_server: str,
+def test_compare_two_runs_colours_the_changed_cells(page: Page, live_url: str,
                                                     city: PlannerCity) -> None:
-    page.goto(f"{live_server}/planner/?run={city.run_a}")
+    page.goto(f"{live_url}/planner/?run={city.run_a}")
     _wait_for_layer(page, "hotspot-cells")
     assert city.hotter() and city.cooler()
     page.locator(f'#runs input[name="run-b"][value="{city.run_b}"]').check()
@@ -201,9 +187,9 @@ def test_compare_two_runs_colours_the_changed_cells(page: Page, live_server: str
 
 
 def test_run_now_posts_the_filters_and_the_list_follows_progress(
-    page: Page, live_server: str, city: PlannerCity, engine: Any
+    page: Page, live_url: str, city: PlannerCity, engine: Any
 ) -> None:
-    page.goto(f"{live_server}/planner/?run={city.run_a}")
+    page.goto(f"{live_url}/planner/?run={city.run_a}")
     _wait_for_layer(page, "hotspot-cells")
     page.locator("#service").select_option("pothole")
     page.locator("#since").fill("2025-01-01")
@@ -248,10 +234,10 @@ def test_run_now_posts_the_filters_and_the_list_follows_progress(
             conn.execute(text("DELETE FROM hotspot_runs WHERE id = :id"), {"id": run_id})
 
 
-def test_large_runs_are_drawn_from_vector_tiles(page: Page, live_server: str,
+def test_large_runs_are_drawn_from_vector_tiles(page: Page, live_url: str,
                                                 city: PlannerCity) -> None:
     # ?cells=tiles takes the path a run of more than 10,000 cells takes by itself.
-    page.goto(f"{live_server}/planner/?run={city.run_a}&cells=tiles")
+    page.goto(f"{live_url}/planner/?run={city.run_a}&cells=tiles")
     _wait_for_layer(page, "hotspot-cells")
     assert page.evaluate("() => document.body.dataset.cellsFrom") == "tiles"
     tiles = page.evaluate(
@@ -268,10 +254,10 @@ def test_large_runs_are_drawn_from_vector_tiles(page: Page, live_server: str,
 
 
 def test_a_key_typed_in_signs_in_and_a_grant_writer_cannot_run(
-    open_page: Any, live_server: str, city: PlannerCity, api_keys: Any, engine: Any
+    open_page: Any, live_url: str, city: PlannerCity, api_keys: Any, engine: Any
 ) -> None:
     tab = open_page(None)
-    tab.goto(f"{live_server}/planner/")
+    tab.goto(f"{live_url}/planner/")
     expect(tab.locator("#map-msg")).to_contain_text("Paste an API key")
     tab.locator("#api-key").fill(api_keys["grant_writer"])
     tab.locator("#key-form button[type=submit]").click()
@@ -291,7 +277,7 @@ def test_a_key_typed_in_signs_in_and_a_grant_writer_cannot_run(
 
 
 def test_interventions_are_drawn_and_a_click_says_whether_it_worked(
-        page: Page, live_server: str, city: PlannerCity, engine: Any) -> None:
+        page: Page, live_url: str, city: PlannerCity, engine: Any) -> None:
     from geo.evaluation import evaluate, interventions
 
     lat, lng = h3.cell_to_latlng(city.cold_cell)
@@ -302,7 +288,7 @@ def test_interventions_are_drawn_and_a_click_says_whether_it_worked(
             "start_date": "2025-03-01", "end_date": "2025-03-31", "cost": 5000})
     try:
         assert evaluate.run(engine, iid, 1) == "succeeded"
-        page.goto(f"{live_server}/planner/?run={city.run_a}")
+        page.goto(f"{live_url}/planner/?run={city.run_a}")
         _wait_for_layer(page, "hotspot-cells")
         _wait_for_layer(page, "interventions-fill")
         _click_cell(page, city.cold_cell)

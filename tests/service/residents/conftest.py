@@ -15,17 +15,15 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
-from werkzeug.serving import make_server
 
 from service import create_app
-from tests.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, served
 from tests.cities import PLACES, build, standing
 
 TIMEOUT_MS = 30_000
@@ -52,14 +50,8 @@ def place(engine: Any, phone_app: Any) -> Iterator[Any]:
 @pytest.fixture(scope="module")
 def server(phone_app: Any) -> Iterator[str]:
     """The app over HTTP on a free port, in a thread (localhost is a secure context)."""
-    srv = make_server("127.0.0.1", 0, phone_app, threaded=True)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{srv.server_port}"
-    finally:
-        srv.shutdown()
-        thread.join(timeout=10)
+    with served(phone_app) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

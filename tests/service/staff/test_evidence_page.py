@@ -13,17 +13,15 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import expect
 from redis import Redis
 from rq import Queue, Worker
 from sqlalchemy import text
 
 from tests.browser import (
     ARTIFACTS,
-    chromium,
     needs_chromium,
     serious_violations,
-    served,
     signed_in,
 )
 from tests.cities import PLACES, prairie, standing
@@ -38,18 +36,6 @@ pytestmark = needs_chromium
 def city(app: Any, engine: Any) -> Iterator[prairie.PrairieCity]:
     with standing(engine, prairie.build_city(engine, PLACES["staff-evidence"], seed=5)) as built:
         yield built
-
-
-@pytest.fixture(scope="module")
-def base_url(app: Any) -> Iterator[str]:
-    with served(app) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as launched:
-        yield launched
 
 
 @pytest.fixture
@@ -77,9 +63,9 @@ def exports_count(engine: Any) -> int:
 
 
 def test_a_grant_writer_requests_follows_and_downloads_a_district_pack(
-        browser, base_url, city, engine, worker):
+        browser, live_url, city, engine, worker):
     person = make_person(engine, "grant_writer")
-    page = signed_in(browser, base_url, person.email, person.password, "/staff/evidence")
+    page = signed_in(browser, live_url, person.email, person.password, "/staff/evidence")
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     district = next(iter(city.district_ids.values()))
@@ -118,10 +104,10 @@ def test_a_grant_writer_requests_follows_and_downloads_a_district_pack(
     assert not errors, errors
 
 
-def test_the_evidence_page_has_no_serious_accessibility_violation(browser, base_url, city, engine):
+def test_the_evidence_page_has_no_serious_accessibility_violation(browser, live_url, city, engine):
     """Who may open the page is in service/permissions.py (tests/service/test_permissions.py)."""
     person = make_person(engine, "grant_writer")
-    page = signed_in(browser, base_url, person.email, person.password, "/staff/evidence",
+    page = signed_in(browser, live_url, person.email, person.password, "/staff/evidence",
                      bypass_csp=True)
     page.wait_for_load_state("networkidle")
     found = serious_violations(page)
