@@ -31,6 +31,12 @@ env: setup
 test: setup
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
+# A long schemathesis run (randomised; FUZZ_EXAMPLES per operation, role and mode).
+FUZZ_EXAMPLES ?= 50
+fuzz: setup
+	CIVICPULSE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) CIVICPULSE_FUZZ_RANDOM=1 \
+		$(BIN)/python -m pytest -q -s tests/service/test_fuzz.py
+
 lint: setup
 	$(BIN)/ruff check service geo workers tests benchmarks
 	$(BIN)/mypy service geo workers

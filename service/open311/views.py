@@ -138,6 +138,16 @@ def not_an_operation(rest: str) -> Any:
     answer problem+json, which Open311 clients cannot read. Not an operation, so
     it is deliberately left out of the API document.
     """
+    allowed = _served_methods()
+    if allowed:
+        raise Problem(405, f"method: {request.method} is not allowed here; use "
+                           f"{' or '.join(allowed)}", field="method",
+                      headers={"Allow": ", ".join(allowed)})
+    raise Problem(404, f"path: no Open311 resource at {request.path}", field="path")
+
+
+def _served_methods() -> list[str]:
+    """The methods an Open311 operation (not the catch-all) serves at this path."""
     adapter = current_app.url_map.bind_to_environ(request.environ)
     allowed = []
     for method in ("GET", "POST"):
@@ -145,10 +155,18 @@ def not_an_operation(rest: str) -> Any:
             endpoint, _ = adapter.match(request.path, method=method)
         except HTTPException:
             continue
-        if endpoint != request.endpoint:
+        if endpoint != "open311.not_an_operation":
             allowed.append(method)
-    if allowed:
-        raise Problem(405, f"method: {request.method} is not allowed here; use "
-                           f"{' or '.join(allowed)}", field="method",
-                      headers={"Allow": ", ".join(allowed)})
-    raise Problem(404, f"path: no Open311 resource at {request.path}", field="path")
+    return allowed
+
+
+@bp.after_request
+def _allow_what_is_served(resp: Any) -> Any:
+    """OPTIONS names the operation's methods: Werkzeug would add the catch-all's PUT,
+    PATCH and DELETE, which answer 405."""
+    if request.method == "OPTIONS" and "Allow" in resp.headers:
+        served = _served_methods()
+        if served:
+            resp.headers["Allow"] = ", ".join(
+                sorted({*served, "OPTIONS", *(["HEAD"] if "GET" in served else [])}))
+    return resp
