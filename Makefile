@@ -41,6 +41,8 @@ lint: setup
 	$(BIN)/ruff check service geo workers tests benchmarks
 	$(BIN)/mypy service geo workers
 	$(BIN)/lint-imports
+	$(BIN)/bandit -q -c pyproject.toml -r service geo workers
+	$(BIN)/python .ci/audit-dependencies
 
 bench: setup
 	$(BIN)/python -m benchmarks

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-DEV_SECRET = "dev-only-not-secret"  # noqa: S105 - used only when CIVICPULSE_ENV is dev/test
+DEV_SECRET = "dev-only-not-secret"  # noqa: S105  # nosec B105
 
 
 class ConfigError(RuntimeError):

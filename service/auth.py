@@ -38,7 +38,7 @@ from service.errors import Problem
 F = TypeVar("F", bound=Callable[..., Any])
 
 #: Where the Flask session keeps the staff session's token.
-SESSION_TOKEN = "staff_token"
+SESSION_TOKEN = "staff_token"  # nosec B105
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 csrf = CSRFProtect()
