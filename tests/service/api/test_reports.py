@@ -234,6 +234,27 @@ def test_privacy_matrix_aggregated_service(client, api_keys, role):
         assert seen["location_exact"] is False and (seen["lat"], seen["long"]) != (lat, lng)
 
 
+def test_status_notes_of_an_aggregated_report_stay_with_staff(client, api_keys):
+    """Issue 9: notes ("Inspector visited No. 9, two children under 6") were public for
+    aggregated services. Even once its cell is shown, no non-staff surface carries them."""
+    lat, lng = -12.345678, -33.456789
+    [report, *_] = _reporters_in_one_cell(client, api_keys, lat, lng, 3)
+    note = f"Inspector visited, children under 6 {uuid.uuid4().hex[:6]}"
+    changed = client.patch(f"/api/v1/reports/{report['id']}", json={"status_notes": note},
+                           headers=api_keys.headers("planner"))
+    assert changed.status_code == 200 and changed.get_json()["status_notes"] == note
+    for role in (None, "app", "grant_writer"):
+        headers = api_keys.headers(role)
+        seen = client.get(f"/api/v1/reports/{report['id']}", headers=headers)
+        assert seen.status_code == 200 and seen.get_json()["status_notes"] is None
+        for fmt in ("json", "xml"):
+            o311 = client.get(f"/open311/v2/requests/{report['service_request_id']}.{fmt}",
+                              headers=headers)
+            assert o311.status_code == 200 and note not in o311.get_data(as_text=True)
+    assert client.get(f"/api/v1/reports/{report['id']}?token={report['token']}"
+                      ).get_json()["status_notes"] == note  # the reporter reads them
+
+
 def test_openapi_documents_every_report_route(client):
     """The API description is generated from the same schemas, with the idempotency header."""
     doc = client.get("/openapi.json").get_json()
