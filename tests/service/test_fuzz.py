@@ -106,7 +106,7 @@ def _fuzz_operation(operation, mode, headers, role, real_ids, tally: Tally) -> N
         tally.statuses[response.status_code] += 1
         try:
             case.validate_response(response, checks=CHECKS, headers=headers)
-        except Exception as exc:  # noqa: BLE001 - every failure is collected, then reported
+        except (Exception, BaseExceptionGroup) as exc:  # noqa: BLE001 - collected, then reported
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             tally.failures.append(f"{operation.method.upper()} {operation.path} as {role} "
                                   f"({mode.value}): {response.status_code} {first}")
