@@ -155,6 +155,11 @@ TABLE: dict[tuple[str, str], Row] = {
     ("GET", "/login/oidc"): NOBODY,
     ("GET", "/login/oidc/callback"): NOBODY,
     ("GET", "/staff/"): roles("planner", "grant_writer"),
+    ("GET", "/staff/admin"): roles(),
+    ("POST", "/staff/admin/keys"): roles(),
+    ("POST", "/staff/admin/keys/<int:key_id>/revoke"): roles(),
+    ("POST", "/staff/admin/users"): roles(),
+    ("POST", "/staff/admin/users/<int:user_id>"): roles() | {"admin": 404},  # no such person
     ("GET", "/staff/evidence"): roles("planner", "grant_writer"),
 }
 

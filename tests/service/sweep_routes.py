@@ -102,6 +102,7 @@ GETS: dict[str, list[str]] = {
     "/planner/whoami": ["/planner/whoami"],
     "/static/<path:filename>": ["/static/civicpulse.css", "/static/none.txt"],
     "/staff/": ["/staff/"],
+    "/staff/admin": ["/staff/admin"],
     "/staff/evidence": ["/staff/evidence"],
     "/tiles/<layer>.json": ["/tiles/reports.json", "/tiles/hotspots.json?run={run}"],
     "/tiles/<layer>/<z>/<x>/<y>.mvt": [
@@ -135,6 +136,12 @@ WRITES: dict[tuple[str, str], list[tuple[str, Any]]] = {
     ("DELETE", "/api/v1/keys/<int:key_id>"): [("/api/v1/keys/{key}", None)],
     ("POST", "/login"): [("/login", {"email": "{device}@city.test", "password": "x"})],
     ("POST", "/logout"): [("/logout", None)],
+    ("POST", "/staff/admin/keys"): [("/staff/admin/keys", {"role": "app", "name": "sweep"})],
+    ("POST", "/staff/admin/keys/<int:key_id>/revoke"): [("/staff/admin/keys/{key}/revoke", None)],
+    ("POST", "/staff/admin/users"): [
+        ("/staff/admin/users", {"email": "sweep-{device}@city.test", "role": "planner"})],
+    ("POST", "/staff/admin/users/<int:user_id>"): [
+        ("/staff/admin/users/999999", {"role": "planner"})],
     ("POST", "/open311/v2/requests.<fmt>"): [("/open311/v2/requests.json", "open311_beside")],
     # The catch-all answers 404/405 for every method; GET is swept above.
     ("POST", "/open311/v2/"): [("/open311/v2/", None)],

@@ -28,10 +28,22 @@ export function isOwnUrl(url) {
   return new URL(url, window.location.href).origin === window.location.origin;
 }
 
-/** Headers with the bearer key (when there is one). */
+/** The page's CSRF token: writes made with the sign-in session must carry it. */
+export function csrfToken() {
+  const meta = document.querySelector('meta[name="csrf-token"]');
+  return meta ? meta.content : "";
+}
+
+/** Headers with the bearer key (when there is one); else the session cookie goes along. */
 export function authHeaders(extra = {}) {
   const key = apiKey();
   return key ? { ...extra, Authorization: `Bearer ${key}` } : { ...extra };
+}
+
+/** End the sign-in session (a POST with the CSRF token), then go to the sign-in page. */
+export async function signOut() {
+  await fetch(appUrl("/logout"), { method: "POST", headers: { "X-CSRFToken": csrfToken() } });
+  window.location.assign(appUrl("/login"));
 }
 
 /** An error from the API, carrying the HTTP status and the problem's detail. */
@@ -45,6 +57,7 @@ export class ApiError extends Error {
 /** GET or POST JSON on this app with the key; resolves to the parsed body, rejects with ApiError. */
 export async function requestJSON(path, { method = "GET", body, headers = {} } = {}) {
   const init = { method, headers: authHeaders({ Accept: "application/json", ...headers }) };
+  if (method !== "GET" && !apiKey()) init.headers["X-CSRFToken"] = csrfToken();
   if (body !== undefined) {
     init.body = JSON.stringify(body);
     init.headers["Content-Type"] = "application/json";

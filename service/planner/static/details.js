@@ -10,6 +10,38 @@ export function binMeaning(bin, noData) {
   return "not significant";
 }
 
+/** Emerging hot spot trends in words ("rising" is what a planner asks about). */
+const TREND_WORDS = {
+  new_hot_spot: "new", consecutive_hot_spot: "recent", intensifying_hot_spot: "rising",
+  persistent_hot_spot: "steady", diminishing_hot_spot: "falling",
+  sporadic_hot_spot: "on and off", oscillating_hot_spot: "was cold before",
+  historical_hot_spot: "no longer hot", new_cold_spot: "new", consecutive_cold_spot: "recent",
+  intensifying_cold_spot: "falling further", persistent_cold_spot: "steady",
+  diminishing_cold_spot: "warming", sporadic_cold_spot: "on and off",
+  oscillating_cold_spot: "was hot before", historical_cold_spot: "no longer cold",
+  no_pattern_detected: "no clear trend",
+};
+
+/** One plain sentence: "Hot spot, 99 % confidence; 14 reports; rising; priority 1". */
+export function plainWords(props) {
+  const meaning = binMeaning(props.gi_bin, props.no_data).replace(" (FDR)", "");
+  const parts = [meaning.charAt(0).toUpperCase() + meaning.slice(1)];
+  if (typeof props.reports === "number") {
+    parts.push(`${props.reports} report${props.reports === 1 ? "" : "s"}`);
+  }
+  if (props.trend) parts.push(TREND_WORDS[props.trend] || String(props.trend).replaceAll("_", " "));
+  if (props.priority_rank) parts.push(`priority ${props.priority_rank}`);
+  return parts.join("; ");
+}
+
+/** The raw fields inside a closed disclosure: one click away, never in the way. */
+function rawFields(list) {
+  const box = document.createElement("details");
+  box.className = "raw";
+  box.append(heading("summary", "All fields"), list);
+  return box;
+}
+
 const CELL_FIELDS = ["h3", "reports", "weight", "gi_z", "gi_p", "gi_bin", "n_neighbors",
   "no_data", "trend", "priority_score", "priority_rank", "area_id"];
 const AREA_FIELDS = ["area_id", "cells", "reports", "weight", "population", "trend",
@@ -70,10 +102,17 @@ function show(panel, title, ...nodes) {
 
 /** Show a cell of the shown run, and the priority area it belongs to. */
 export function showCell(panel, runId, props, area) {
-  const meaning = heading("p", binMeaning(props.gi_bin, props.no_data));
+  const meaning = heading("p", plainWords(props));
   meaning.className = `meaning bin-${props.no_data ? "nodata" : props.gi_bin}`;
-  const nodes = [meaning, fieldList(props, CELL_FIELDS)];
-  if (area) nodes.push(heading("h3", `Priority area ${area.area_id}`), fieldList(area, AREA_FIELDS, "area."));
+  meaning.dataset.plain = "cell";
+  const nodes = [meaning, rawFields(fieldList(props, CELL_FIELDS))];
+  if (area) {
+    const words = heading("p", `${area.cells} cells; ${area.reports} reports; `
+      + `priority ${area.priority_rank}${area.trend ? `; ${TREND_WORDS[area.trend] || area.trend}` : ""}`);
+    words.dataset.plain = "area";
+    nodes.push(heading("h3", `Priority area ${area.area_id}`), words,
+      rawFields(fieldList(area, AREA_FIELDS, "area.")));
+  }
   show(panel, `Cell of run #${runId}`, ...nodes);
 }
 

@@ -1,7 +1,7 @@
 // The planners' map page: runs, filters, "Run now", the map, clicks and comparisons.
 
 import {
-  ApiError, apiKey, forgetApiKey, newIdempotencyKey, requestJSON, setApiKey,
+  ApiError, apiKey, forgetApiKey, newIdempotencyKey, requestJSON, setApiKey, signOut,
 } from "./api.js";
 import { applyLayerToggles } from "./layers.js";
 import { createRunMap, mapMessage } from "./runmap.js";
@@ -140,7 +140,8 @@ async function loadServices() {
 
 function askForKey(message) {
   clearTimeout(pollTimer);
-  $("key-form").hidden = false;
+  $("sign-in").hidden = false;
+  $("key-details").hidden = false;
   $("who").hidden = false;
   $("who").textContent = message;
   $("signed-in").hidden = true;
@@ -148,33 +149,34 @@ function askForKey(message) {
   mapMessage(message);
 }
 
-/** Check the key's role, then load everything that needs it. */
+/** Who is here (the sign-in session, or a pasted key), then load everything they may read. */
 async function start() {
-  if (!apiKey()) {
-    askForKey("Paste an API key (planner, grant writer or admin) to load the runs.");
-    return;
-  }
+  const usingKey = Boolean(apiKey());
   try {
     const who = await requestJSON("/planner/whoami");
     state.role = who.role;
     if (!READERS.includes(who.role)) {
-      askForKey(`A ${who.role || "missing"} key cannot read hotspot runs.`);
+      askForKey(usingKey || who.role
+        ? `A ${who.role || "missing"} ${usingKey ? "key" : "account"} cannot read hotspot runs.`
+        : "Sign in to load the runs (or paste an API key).");
       return;
     }
-    // Signed in: the key form gives way to one line (the key itself is never shown).
-    $("key-form").hidden = true;
+    // Signed in: the sign-in link and key form give way to one line (a key is never shown).
+    $("sign-in").hidden = true;
+    $("key-details").hidden = true;
     $("who").hidden = true;
     $("who-role").textContent = `Signed in as ${who.role}${who.name ? ` (${who.name})` : ""}`;
+    $("forget-key").textContent = usingKey ? "Forget key" : "Sign out";
     $("signed-in").hidden = false;
     $("run-now").hidden = !RUNNERS.includes(who.role);
     mapMessage("");
   } catch (err) {
     askForKey(err instanceof ApiError && err.status === 401
-      ? "That key is not valid. Paste another." : `Could not check the key: ${err.message}`);
+      ? "That key is not valid. Paste another, or sign in." : `Could not check who you are: ${err.message}`);
     return;
   }
   runMap.loadReportsLayer();
-  runMap.loadInterventions();  // with the key: staff also get cost and the evaluation
+  runMap.loadInterventions();  // signed in: staff also get cost and the evaluation
   poll();
 }
 
@@ -188,8 +190,12 @@ $("key-form").addEventListener("submit", (event) => {
   start();
 });
 $("forget-key").addEventListener("click", () => {
-  forgetApiKey();
-  window.location.reload();
+  if (apiKey()) {
+    forgetApiKey();
+    window.location.reload();
+  } else {
+    signOut();
+  }
 });
 $("run-now").addEventListener("click", runNow);
 for (const id of ["service", "since", "until", "only-matching"]) {

@@ -132,13 +132,17 @@ def test_map_renders_the_run_and_a_click_shows_the_cell(page: Page, live_url: st
 
     _click_cell(page, city.hot_cell)
     details = page.locator("#details")
+    # A sentence first; the raw fields are one click away ("All fields").
+    details.locator('[data-plain="cell"]').wait_for()
+    for summary in details.locator("details.raw > summary").all():
+        summary.click()
     details.locator('[data-field="h3"]').wait_for()
     assert details.locator('[data-field="h3"]').inner_text() == city.hot_cell
     assert details.locator('[data-field="gi_bin"]').inner_text() == "3"
     assert details.locator('[data-field="priority_rank"]').inner_text() == "1"
     assert "significance" in details.locator('[data-field="components"]').inner_text()
     assert details.locator('[data-field="area.area_id"]').inner_text() == "1"
-    assert "hot spot, 99 %" in details.inner_text()
+    assert "hot spot, 99 %" in details.inner_text().lower()
 
     # The run list came from the API: both runs, finished, the shown one selected.
     row = page.locator(f'#runs tr[data-run-id="{city.run_a}"]')
@@ -153,7 +157,7 @@ def test_map_renders_the_run_and_a_click_shows_the_cell(page: Page, live_url: st
         "(h3) => document.querySelector('#details [data-field=\"h3\"]').textContent === h3",
         arg=city.no_data_cells[0],
     )
-    assert "no data" in details.inner_text()
+    assert "no data" in details.inner_text().lower()
 
 
 def test_compare_two_runs_colours_the_changed_cells(page: Page, live_url: str,
@@ -247,10 +251,14 @@ def test_large_runs_are_drawn_from_vector_tiles(page: Page, live_url: str,
     _wait_for_layer(page, "hotspot-nodata")
     _click_cell(page, city.cold_cell)
     details = page.locator("#details")
+    # A sentence first; the raw fields are one click away ("All fields").
+    details.locator('[data-plain="cell"]').wait_for()
+    for summary in details.locator("details.raw > summary").all():
+        summary.click()
     details.locator('[data-field="h3"]').wait_for()
     assert details.locator('[data-field="h3"]').inner_text() == city.cold_cell
     assert details.locator('[data-field="gi_bin"]').inner_text() == "-3"
-    assert "cold spot, 99 %" in details.inner_text()
+    assert "cold spot, 99 %" in details.inner_text().lower()
 
 
 def test_a_key_typed_in_signs_in_and_a_grant_writer_cannot_run(
@@ -258,7 +266,8 @@ def test_a_key_typed_in_signs_in_and_a_grant_writer_cannot_run(
 ) -> None:
     tab = open_page(None)
     tab.goto(f"{live_url}/planner/")
-    expect(tab.locator("#map-msg")).to_contain_text("Paste an API key")
+    expect(tab.locator("#map-msg")).to_contain_text("Sign in to load the runs")
+    tab.locator("#key-details summary").click()
     tab.locator("#api-key").fill(api_keys["grant_writer"])
     tab.locator("#key-form button[type=submit]").click()
     tab.locator("#signed-in").wait_for()

@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import Browser, sync_playwright
 from werkzeug.serving import make_server
 
-from tests.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
+from tests.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, served
 
 PROVIDER_DIR = Path(__file__).resolve().parents[2] / "oidc"
 __all__ = ["ARTIFACTS", "free_port", "serve", "start_provider"]
@@ -72,3 +72,10 @@ def start_provider(port: int, client_id: str, secret: str, redirect_uri: str) ->
             break
     proc.kill()
     raise RuntimeError(f"the OIDC provider did not start: {line}")
+
+
+@pytest.fixture(scope="module")
+def live_site(app: Any) -> Iterator[str]:
+    """The test app served over HTTP for the module's browser tests."""
+    with served(app) as base:
+        yield base
