@@ -16,7 +16,10 @@ from playwright.sync_api import Browser, Page
 from sqlalchemy import text
 
 from service import create_app
-from tests.service.staff.conftest import ARTIFACTS, free_port, serve, start_provider
+from tests.browser import ARTIFACTS, needs_chromium, served
+from tests.service.staff.conftest import free_port, start_provider
+
+pytestmark = needs_chromium
 
 CLIENT_ID, CLIENT_SECRET = "civicpulse-test", "oidc-test-secret-0123456789"
 
@@ -29,15 +32,14 @@ def oidc_site(settings, engine, services_loaded) -> Iterator[str]:
         settings, oidc_issuer=f"http://127.0.0.1:{port}", oidc_client_id=CLIENT_ID,
         oidc_client_secret=CLIENT_SECRET,
         oidc_roles={"gis-planners": "planner", "grant-office": "grant_writer"}))
-    base, stop = serve(app)
-    provider = start_provider(port, CLIENT_ID, CLIENT_SECRET, f"{base}/login/oidc/callback")
-    try:
-        yield base
-    finally:
-        provider.kill()
-        provider.wait(timeout=10)
-        stop()
-        app.extensions["civicpulse.engine"].dispose()
+    with served(app) as base:
+        provider = start_provider(port, CLIENT_ID, CLIENT_SECRET, f"{base}/login/oidc/callback")
+        try:
+            yield base
+        finally:
+            provider.kill()
+            provider.wait(timeout=10)
+            app.extensions["civicpulse.engine"].dispose()
 
 
 @pytest.fixture

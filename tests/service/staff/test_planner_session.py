@@ -28,16 +28,16 @@ def tab(browser: Browser) -> Iterator[Page]:
     context.close()
 
 
-def test_a_planner_signs_in_and_the_map_page_works_with_the_session(live_site, tab, engine,
+def test_a_planner_signs_in_and_the_map_page_works_with_the_session(live_url, tab, engine,
                                                                   services_loaded):
     planner = make_person(engine, "planner")
-    tab.goto(f"{live_site}/planner/")
+    tab.goto(f"{live_url}/planner/")
     expect(tab.locator("#map-msg")).to_contain_text("Sign in to load the runs")
     tab.get_by_role("link", name="Sign in").click()
     tab.get_by_label("Email").fill(planner.email)
     tab.get_by_label("Password").fill(planner.password)
     tab.get_by_role("button", name="Sign in").click()
-    tab.wait_for_url(f"{live_site}/planner/")
+    tab.wait_for_url(f"{live_url}/planner/")
     expect(tab.locator("#who-role")).to_contain_text(f"planner ({planner.email})")
     assert tab.evaluate("() => sessionStorage.getItem('civicpulse.apiKey')") is None
     # A write with the session: the page sends its CSRF token.
@@ -51,13 +51,13 @@ def test_a_planner_signs_in_and_the_map_page_works_with_the_session(live_site, t
         .then(r => r.status)""")
     assert status == 403
     tab.get_by_role("button", name="Sign out").click()
-    tab.wait_for_url(f"{live_site}/login")
+    tab.wait_for_url(f"{live_url}/login")
     who = tab.evaluate("() => fetch('/planner/whoami').then(r => r.json())")
     assert who["role"] is None
 
 
-def test_a_cell_reads_in_plain_words(live_site, tab):
-    tab.goto(f"{live_site}/planner/")
+def test_a_cell_reads_in_plain_words(live_url, tab):
+    tab.goto(f"{live_url}/planner/")
     words = tab.evaluate("""async () => {
         const m = await import('/planner/static/details.js');
         return [
