@@ -88,10 +88,16 @@ def list_reports(
     needs_location: bool | None = None,
     service_code: str | None = None,
     status: str | None = None,
+    boundary_id: int | None = None,
+    since: dt.date | None = None,
+    until: dt.date | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> list[RowMapping]:
     """Reports for staff, oldest first; ``needs_location`` picks those without a point.
+
+    ``boundary_id`` keeps reports inside that boundary; ``since`` (inclusive) and
+    ``until`` (inclusive, whole days) bound when they were received.
 
     Filters are added as fixed SQL fragments (never caller text) so that
     ``geom IS NULL`` matches the partial index ``ix_reports_needs_location``.
@@ -106,6 +112,16 @@ def list_reports(
     if status is not None:
         where.append("r.status = :status")
         params["status"] = status
+    if boundary_id is not None:
+        where.append("ST_Intersects(r.geom, (SELECT b.geom FROM boundaries b "
+                     "WHERE b.id = :boundary_id))")
+        params["boundary_id"] = boundary_id
+    if since is not None:
+        where.append("r.requested_at >= :since")
+        params["since"] = since
+    if until is not None:
+        where.append("r.requested_at < CAST(:until AS date) + 1")
+        params["until"] = until
     sql = (
         "SELECT r.id, r.public_id, r.service_code, r.status, r.description, "
         "r.address_string, ST_Y(r.geom) AS lat, ST_X(r.geom) AS long, r.requested_at, "

@@ -103,6 +103,8 @@ GETS: dict[str, list[str]] = {
     "/static/<path:filename>": ["/static/civicpulse.css", "/static/none.txt"],
     "/staff/": ["/staff/"],
     "/staff/admin": ["/staff/admin"],
+    "/staff/reports": ["/staff/reports?service=lead_paint", "/staff/reports?status=bogus"],
+    "/staff/reports/<int:report_id>": ["/staff/reports/{id}"],
     "/staff/evidence": ["/staff/evidence"],
     "/tiles/<layer>.json": ["/tiles/reports.json", "/tiles/hotspots.json?run={run}"],
     "/tiles/<layer>/<z>/<x>/<y>.mvt": [
@@ -136,6 +138,10 @@ WRITES: dict[tuple[str, str], list[tuple[str, Any]]] = {
     ("DELETE", "/api/v1/keys/<int:key_id>"): [("/api/v1/keys/{key}", None)],
     ("POST", "/login"): [("/login", {"email": "{device}@city.test", "password": "x"})],
     ("POST", "/logout"): [("/logout", None)],
+    ("POST", "/staff/reports/<int:report_id>"): [
+        ("/staff/reports/{id}", {"status": "closed", "status_notes": "x"})],
+    ("POST", "/staff/reports/bulk"): [
+        ("/staff/reports/bulk", {"report": "{id}", "status": "acknowledged"})],
     ("POST", "/staff/admin/keys"): [("/staff/admin/keys", {"role": "app", "name": "sweep"})],
     ("POST", "/staff/admin/keys/<int:key_id>/revoke"): [("/staff/admin/keys/{key}/revoke", None)],
     ("POST", "/staff/admin/users"): [

@@ -7,6 +7,7 @@ the revocation. axe-core finds no serious or critical violation on the page.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -29,7 +30,7 @@ def tab(browser: Browser) -> Iterator[Page]:
 
 def sign_in_page(tab: Page, base: str, person, next_path: str) -> None:
     """Sign in through the form, as a person types it."""
-    tab.goto(f"{base}/login?next={next_path}")
+    tab.goto(f"{base}/login?next={quote(next_path)}")
     tab.get_by_label("Email").fill(person.email)
     tab.get_by_label("Password").fill(person.password)
     tab.get_by_role("button", name="Sign in").click()
