@@ -64,6 +64,8 @@ def to_login() -> BaseResponse:
     """Send the browser to sign in, coming back here afterwards."""
     here = request.full_path.rstrip("?")
     resp = redirect(url_for("staff.login") + "?" + urlencode({"next": here}))
+    # No body: werkzeug's would repeat the address, and with it whatever id was asked.
+    resp.set_data(b"")
     resp.headers["Cache-Control"] = "private, no-store"
     return resp
 

@@ -113,7 +113,7 @@ PLACES: dict[str, Place] = {p.name: p for p in (
     Place("map-page", 41.25, -73.54, 2500),
     Place("hotspots", 41.05, -73.54, 4000),  # in an emptied database (see empty())
     Place("residents-app", 45.52, -122.68, 3000),
-    Place("staff-reports", 44.0, -99.0, 2500),
+    Place("staff-reports", 44.0, -97.0, 2500),
     Place("staff-evidence", 44.0, -99.0, 2500),
 )}
 
