@@ -254,7 +254,7 @@ def prepare_data(env: dict[str, str], reports: int = 60_000) -> tuple[dict[str, 
         with engine.begin() as conn:
             showcase = None
             # A first look at the map needs a finished city-wide run, and the showcase
-            # pack a lead-paint one (monthly trend): queue them for the worker if missing.
+            # pack a lead-paint and flooding one (monthly trend): queue them if missing.
             if is_loaded(conn):
                 if latest_run_id(conn) is None and not conn.execute(
                     text("SELECT 1 FROM hotspot_runs WHERE params = CAST(:p AS jsonb) "
@@ -338,8 +338,8 @@ def banner(base: str, keys: dict[str, str], showcase: Any = None, env_line: str 
         from geo.demo.showcase import BUDGET, DISTRICT
 
         print(f"""
-  Showcase evidence pack: lead paint in {DISTRICT}, a ${BUDGET:,} budget (README tour)
-    DISTRICT={showcase.boundary_id} LEAD_RUN={showcase.run_id}""")
+  Showcase evidence pack: lead paint and flooding in {DISTRICT}, a ${BUDGET:,} budget (README tour)
+    DISTRICT={showcase.boundary_id} SHOWCASE_RUN={showcase.run_id}""")
     if env_line:
         print(f"""
   The CLI's environment, for `civicpulse …` in another terminal (again: civicpulse env):

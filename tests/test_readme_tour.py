@@ -31,6 +31,7 @@ from typing import Any
 import pytest
 from redis import Redis
 
+from geo.demo.interventions import PROGRAMMES
 from geo.migrate import scratch_database
 from service.devstack import CLI_SETTINGS, free_port
 from tests.conftest import ADMIN_URL
@@ -84,7 +85,7 @@ class Demo:
     base: str
     keys: dict[str, str]
     district: int
-    lead_run: int
+    showcase_run: int
     env: dict[str, str]
 
     def get(self, path: str, role: str | None = "planner") -> Any:
@@ -178,7 +179,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[D
         try:
             text = _read_banner(proc)
             base = re.search(r"API docs\s+(\S+)/docs", text)
-            ids = re.search(r"DISTRICT=(\d+) LEAD_RUN=(\d+)", text)
+            ids = re.search(r"DISTRICT=(\d+) SHOWCASE_RUN=(\d+)", text)
             assert base and ids, text
             keys = dict(re.findall(r"^\s+(app|planner|grant_writer|admin)\s+(cp_\S+)$",
                                    text, re.M))
@@ -190,6 +191,9 @@ def demo(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[D
             found = Demo(base[1], keys, int(ids[1]), int(ids[2]), cli_env)
             found.wait("/api/v1/hotspot-runs?page_size=50", lambda d: sum(
                 r["status"] == "succeeded" for r in d["runs"]) >= 2, "the demo's two runs")
+            for item in found.get("/api/v1/interventions")["interventions"]:
+                found.wait(item["evaluation_url"], lambda d: d["status"] in (
+                    "succeeded", "failed"), f"the evaluation of {item['name']}")
             yield found
         finally:
             proc.send_signal(signal.SIGTERM)
@@ -214,7 +218,7 @@ def _tour(demo: Demo, tmp_path: Path) -> Tour:
     def fill(name: str, calls: list[Call]) -> str:
         values = {"BASE": demo.base, "APP": demo.keys["app"], "PLANNER": demo.keys["planner"],
                   "GRANTS": demo.keys["grant_writer"], "DISTRICT": str(demo.district),
-                  "LEAD_RUN": str(demo.lead_run)}
+                  "SHOWCASE_RUN": str(demo.showcase_run)}
         if name in values:
             return values[name]
         source = {"REPORT": ("POST", "api/v1/reports", "id"),
@@ -246,7 +250,7 @@ def test_the_batch_answers_200_with_a_report_and_an_error_in_order(toured: Tour)
 
 def test_the_showcase_pack_has_hot_spots_areas_and_costs(demo: Demo, toured: Tour) -> None:
     export = _last(toured.calls, "POST", "api/v1/exports")
-    assert export["params"]["unit_costs"] == {"lead_paint": 12000.0}
+    assert export["params"]["unit_costs"] == {"lead_paint": 12000.0, "flooding": 2500.0}
     assert export["params"]["budget"] == 750000
     done = demo.wait(f"/api/v1/exports/{export['id']}", lambda d: d["status"] in (
         "succeeded", "failed"), "the showcase pack", role="grant_writer")
@@ -261,12 +265,16 @@ def test_the_showcase_pack_has_hot_spots_areas_and_costs(demo: Demo, toured: Tou
     areas = rows("priority_areas")
     assert hot and areas
     assert all(float(a["estimated_cost"]) > 0 for a in areas), areas[0]
+    # The demo's two drain-clearing programmes in Old Harbor, evaluated by the worker.
+    effects = rows("intervention_effects")
+    assert sorted(e["name"] for e in effects) == sorted(p.name for p in PROGRAMMES)
+    assert all(e["evaluation_status"] == "succeeded" for e in effects), effects
 
 
 def test_an_ad_hoc_run_from_the_tour_leaves_latest_city_wide(demo: Demo, toured: Tour) -> None:
     runs = demo.get("/api/v1/hotspot-runs?page_size=50")["runs"]
     cli_lead = [r for r in runs if r["params"]["services"] == ["lead_paint"]
-                and r["status"] == "succeeded" and r["id"] != demo.lead_run]
+                and r["status"] == "succeeded" and r["id"] != demo.showcase_run]
     standing = [r for r in runs if r["configuration"] == "city-wide"
                 and r["status"] == "succeeded"]
     assert cli_lead and standing

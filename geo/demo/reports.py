@@ -20,6 +20,7 @@ import numpy as np
 import shapely
 from numpy.typing import NDArray
 
+from geo.demo import interventions as programmes
 from geo.demo.city import (
     DISTRICTS,
     LANDMARKS,
@@ -39,8 +40,8 @@ SHARES = {
 REPEAT_SHARE = 0.05
 ADDRESS_ONLY_SHARE = 0.002
 BACKGROUND_MIX = {
-    "pothole": 0.24, "streetlight_out": 0.20, "illegal_dumping": 0.20, "blocked_drain": 0.16,
-    "lead_paint": 0.14, "flooding": 0.06,
+    "pothole": 0.24, "streetlight_out": 0.20, "illegal_dumping": 0.20, "blocked_drain": 0.22,
+    "lead_paint": 0.14, "flooding": 0.0,
 }
 DESCRIPTIONS = {
     "flooding": ["Water across both lanes", "Street flooded again after the rain",
@@ -69,6 +70,8 @@ class DemoReports:
 
     rows: list[tuple[str, Sequence[str]]]
     counts: dict[str, int] = field(default_factory=dict)
+    #: The drain-clearing programmes' start, days into the year (geo.demo.interventions).
+    programme_start: int = programmes.LATEST_START
 
 
 class _Sampler:
@@ -263,7 +266,30 @@ def generate(n: int, seed: int, end: dt.datetime) -> DemoReports:
     t = np.concatenate([p[3] for p in parts])
     power = np.concatenate([p[4] for p in parts])
     services = [svc for p in parts for svc in p[5]]
-    return _finish(rng, s, start, names, [p[0] for p in parts], x, y, t, power, services, n_repeat)
+    begin = programmes.start_day(storm_days, storm_power)
+    _drains_cleared(s, x, y, t, np.array(services) == "flooding", begin)
+    out = _finish(rng, s, start, names, [p[0] for p in parts], x, y, t, power, services, n_repeat)
+    out.programme_start = begin
+    return out
+
+
+def _drains_cleared(s: _Sampler, x: Array, y: Array, t: Array, flooding: NDArray[np.bool_],
+                    begin: int) -> None:
+    """Plant each programme's effect in place: after ``begin``, keep its ``kept`` share.
+
+    The flooding reports it prevented are drawn again on low ground at least a
+    kilometre from every programme, so the city's report count stays ``n``.
+    """
+    for p in programmes.PROGRAMMES:
+        gone = flooding & (t >= begin) & p.contains(x, y) & (s.rng.random(t.size) >= p.kept)
+        k = int(gone.sum())
+        nx, ny = np.empty(0), np.empty(0)
+        while nx.size < k:
+            cx, cy = s.low_lying(2 * k + 8)
+            far = np.all([np.hypot(cx - q.centre[0], cy - q.centre[1]) > q.radius_km + 1.0
+                          for q in programmes.PROGRAMMES], axis=0)
+            nx, ny = np.concatenate([nx, cx[far]]), np.concatenate([ny, cy[far]])
+        x[gone], y[gone] = nx[:k], ny[:k]
 
 
 def _finish(rng: np.random.Generator, s: _Sampler, start: dt.datetime, part: NDArray[np.int64],

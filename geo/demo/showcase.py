@@ -1,9 +1,10 @@
-"""The demo's showcase evidence pack: lead paint in Old Harbor, with unit costs and a budget.
+"""The demo's showcase evidence pack: lead paint and flooding in Old Harbor, costed.
 
 A demo should show the product at its best: a pack with hot spots, ranked priority
-areas and a costed budget. ``make demo`` sets :data:`UNIT_COSTS` as the server's
-``CIVICPULSE_UNIT_COSTS``, queues the lead-paint run the pack reads and prints
-the ids that the README tour's export request names.
+areas, a costed budget and "did it work?" for the two drain-clearing programmes on
+the Old Harbor shore (:mod:`geo.demo.interventions`). ``make demo`` sets
+:data:`UNIT_COSTS` as the server's ``CIVICPULSE_UNIT_COSTS``, queues the run the
+pack reads and prints the ids that the README tour's export request names.
 """
 
 from __future__ import annotations
@@ -22,11 +23,12 @@ UNIT_COSTS: dict[str, float] = {
     "lead_paint": 12_000, "flooding": 2_500, "blocked_drain": 400, "illegal_dumping": 600,
     "pothole": 150, "streetlight_out": 300,
 }
-#: The district of the old harbour housing, where the demo's lead paint clusters.
+#: The district of the old harbour housing, where the demo's lead paint clusters and
+#: the drain-clearing programmes worked (or not) on the shore.
 DISTRICT = "Old Harbor"
-SERVICES = ("lead_paint",)
+SERVICES = ("lead_paint", "flooding")
 BUDGET = 750_000
-#: A lead-paint run with a monthly trend: the one the pack is cut from.
+#: A lead-paint and flooding run with a monthly trend: the one the pack is cut from.
 RUN = RunParams.from_dict({"services": list(SERVICES), "time_step": "month", "rings": "auto"})
 
 
@@ -40,8 +42,8 @@ class Showcase:
     def request(self) -> dict[str, object]:
         """The body of ``POST /api/v1/exports`` for the pack (its period is the run's).
 
-        >>> Showcase(boundary_id=2, run_id=3).request()
-        {'area': {'boundary_id': 2}, 'services': ['lead_paint'], 'run': 3, 'budget': 750000}
+        >>> Showcase(boundary_id=2, run_id=3).request()["services"]
+        ['lead_paint', 'flooding']
         """
         return {"area": {"boundary_id": self.boundary_id}, "services": list(SERVICES),
                 "run": self.run_id, "budget": BUDGET}

@@ -158,7 +158,7 @@ def evaluate(conn: Connection, intervention_id: int, *, resolution: int = 9,
     if city:  # another city's cells are no comparison, however similar their counts
         candidates = {c: candidates[c] for c in inside}
     district, inside = cells.boundary_cells(conn, "district", treated, list(candidates))
-    if district and len(inside) >= cells.CONTROLS_PER_TREATED * len(treated):
+    if district and len(inside) >= cells.DISTRICT_POOL_PER_TREATED * len(treated):
         candidates = {c: candidates[c] for c in inside}
         out["windows"]["control_district"] = district
     elif district:
