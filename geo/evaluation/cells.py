@@ -31,6 +31,7 @@ from numpy.typing import NDArray
 from sqlalchemy import Connection, text
 
 from geo.h3cells import parent_sql
+from geo.privacy import reporter_identity_sql
 
 BUFFER_RINGS = 2
 CONTROLS_PER_TREATED = 3
@@ -148,6 +149,42 @@ def panel(conn: Connection, services: Sequence[str], window: Window, res: int
         else:
             continue
         out.setdefault(int(cell), np.zeros(n_pre + n_post, dtype=np.int64))[idx] += n
+    return out
+
+
+def reporters(conn: Connection, services: Sequence[str], window: Window, res: int,
+              groups: dict[str, Sequence[int]]) -> dict[str, dict[str, int]]:
+    """Distinct reporters (:func:`geo.privacy.reporter_identity_sql`) of each group and period.
+
+    ``groups`` maps a name to its cells; the answer maps each name to
+    ``{"pre": n, "post": n}`` over the same reports :func:`panel` counts.
+    """
+    names = [g for g, ids in groups.items() for _ in ids]
+    cells = [int(c) for ids in groups.values() for c in ids]
+    n_pre = len(window.pre) - 1
+    n_post = max(len(window.post) - 1, 0)
+    rows = conn.execute(
+        text(
+            "SELECT grp, CASE WHEN bucket <= :n_pre THEN 'pre' ELSE 'post' END AS period, "
+            "count(DISTINCT who) AS n FROM ("
+            f"SELECT g.grp, width_bucket({ANALYSIS_TIME_SQL}, CAST(:edges AS timestamptz[])) "
+            f"AS bucket, {reporter_identity_sql('r')} AS who FROM reports r "
+            "JOIN unnest(CAST(:cells AS bigint[]), CAST(:names AS text[])) AS g(cell, grp) "
+            f"ON g.cell = {parent_sql('r.h3_cell', res)} "
+            "WHERE r.service_code = ANY(:services) AND r.status <> 'duplicate' "
+            "AND r.h3_cell IS NOT NULL AND r.requested_at >= CAST(:lo AS timestamptz) "
+            f"AND r.requested_at < CAST(:hi AS timestamptz) + interval '{OBSERVED_MAX_DAYS} days'"
+            ") x WHERE bucket BETWEEN 1 AND :n_pre OR bucket BETWEEN :n_pre + 2 AND :last "
+            "GROUP BY 1, 2"
+        ),
+        {"edges": [f"{d.isoformat()}T00:00:00Z" for d in [*window.pre, *window.post]],
+         "services": list(services), "cells": cells, "names": names, "n_pre": n_pre,
+         "last": n_pre + 1 + n_post,
+         "lo": f"{window.lo.isoformat()}T00:00:00Z", "hi": f"{window.hi.isoformat()}T00:00:00Z"},
+    )
+    out = {g: {"pre": 0, "post": 0} for g in groups}
+    for grp, period, n in rows:
+        out[grp][period] = int(n)
     return out
 
 

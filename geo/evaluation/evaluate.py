@@ -107,6 +107,13 @@ def _hotspot_change(conn: Connection, intervention_id: int, start: dt.date, afte
             "run_before": int(before.id), "run_after": int(later.id)}
 
 
+def privacy_applies(conn: Connection, services: list[str]) -> bool:
+    """Whether any of ``services`` is shown to the public only in aggregate (geo.privacy)."""
+    return bool(conn.execute(
+        text("SELECT EXISTS (SELECT 1 FROM services WHERE code = ANY(:s) "
+             "AND privacy <> 'public')"), {"s": services}).scalar())
+
+
 def evaluate(conn: Connection, intervention_id: int, *, resolution: int = 9,
              as_of: dt.date | None = None) -> dict[str, Any]:
     """The evaluation of one intervention as a JSON-ready dict (see EvaluationOut).
@@ -136,6 +143,7 @@ def evaluate(conn: Connection, intervention_id: int, *, resolution: int = 9,
                     "post_months": n_post, "resolution": resolution, "as_of": as_of.isoformat()},
         "pre_trend": None, "placebo": None, "hotspot_change": None,
         "cost_per_avoided_report": None, "overlapping_interventions": [], "caveats": caveats,
+        "privacy_applies": privacy_applies(conn, services),
     }
     others = cells.other_intervention_cells(conn, intervention_id, services, window.lo,
                                             window.hi, resolution)
@@ -171,6 +179,13 @@ def evaluate(conn: Connection, intervention_id: int, *, resolution: int = 9,
     out["groups"] = {"treated": _group(data, treated, n_pre),
                      "control": _group(data, controls, n_pre)}
     t, c = out["groups"]["treated"], out["groups"]["control"]
+    if out["privacy_applies"]:
+        # Non-staff callers see the counts only when each has 3+ reporters (geo.evaluation.public).
+        found = cells.reporters(conn, services, window, resolution,
+                                {"treated": treated, "control": controls})
+        for name, group in out["groups"].items():
+            group["pre_reporters"] = found[name]["pre"]
+            group["post_reporters"] = found[name]["post"]
     if len(controls) < MIN_CONTROL_CELLS or c["pre_reports"] == 0 or c["post_reports"] == 0:
         caveats.append(f"Only {len(controls)} eligible control cell(s) with reports of these "
                        "services (not treated, not next to the area, not in another "
@@ -178,9 +193,10 @@ def evaluate(conn: Connection, intervention_id: int, *, resolution: int = 9,
         return out
     if t["pre_reports"] + t["post_reports"] < MIN_TREATED_REPORTS or \
             t["pre_reports"] < MIN_PRE_TREATED_REPORTS:
-        caveats.append(f"The treated area has only {t['pre_reports']} report(s) before and "
-                       f"{t['post_reports']} after; at least {MIN_PRE_TREATED_REPORTS} before "
-                       f"and {MIN_TREATED_REPORTS} in all are needed for an estimate.")
+        counts = ("too few reports" if out["privacy_applies"] else
+                  f"only {t['pre_reports']} report(s) before and {t['post_reports']} after")
+        caveats.append(f"The treated area has {counts}; at least {MIN_PRE_TREATED_REPORTS} "
+                       f"before and {MIN_TREATED_REPORTS} in all are needed for an estimate.")
         return out
     y, cell, period, is_treated = _arrays(data, treated, controls, n_pre + n_post)
     est = did_poisson(y, cell, period, is_treated, period >= n_pre)

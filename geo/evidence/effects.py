@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from geo.evaluation.evaluate import REPORTING_CAVEAT
+from geo.evaluation.public import public_result
 
 COLUMNS = {
     "intervention_id": "intervention id (GET /api/v1/interventions/{id})",
@@ -57,7 +58,9 @@ def load(conn: Connection, services: list[str]) -> list[dict[str, Any]]:
         ),
         {"services": services},
     )
-    return [dict(r._mapping) for r in rows]
+    # A pack is read by grant writers and funders: the evaluation as non-staff see it.
+    return [{**r._mapping, "result": public_result(r.result) if r.result else r.result}
+            for r in rows]
 
 
 def _rate(result: dict[str, Any], group: str, key: str) -> float | None:

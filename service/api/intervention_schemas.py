@@ -110,10 +110,16 @@ class GroupCounts(BaseModel):
     """Reports of one group of cells before and after, and per cell-month."""
 
     cells: int
-    pre_reports: int
-    post_reports: int
+    pre_reports: int | None = Field(
+        description="Reports before; null for non-staff when counts_withheld")
+    post_reports: int | None = Field(
+        description="Reports after; null for non-staff when counts_withheld")
     pre_rate: float | None = Field(description="Reports per cell per month, before")
     post_rate: float | None = Field(description="Reports per cell per month, after")
+    pre_reporters: int | None = Field(
+        None, description="Distinct reporters before (staff only; aggregated services)")
+    post_reporters: int | None = Field(
+        None, description="Distinct reporters after (staff only; aggregated services)")
 
 
 class EvaluationOut(JobStatus):
@@ -138,4 +144,8 @@ class EvaluationOut(JobStatus):
     cost_per_avoided_report: float | None = None
     overlapping_interventions: list[dict[str, Any]] | None = None
     services: list[str] | None = None
+    privacy_applies: bool | None = Field(
+        None, description="Whether a service counted is shown to the public only in aggregate")
+    counts_withheld: bool | None = Field(
+        None, description="Non-staff callers: group counts withheld (fewer than 3 reporters)")
     caveats: list[str] = Field(default_factory=list)

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from flask import Response, jsonify, make_response, url_for
 
 from geo.evaluation import interventions, records
+from geo.evaluation.public import public_result
 from service.api import bp
 from service.api.intervention_schemas import (
     EvaluateIn,
@@ -51,7 +52,7 @@ def _view(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _evaluation_view(record: dict[str, Any]) -> dict[str, Any]:
+def _evaluation_view(record: dict[str, Any], *, staff: bool) -> dict[str, Any]:
     out: dict[str, Any] = {
         "id": record["id"], "intervention_id": record["id"], "version": record["version"],
         "status": record["status"], "progress": record["progress"],
@@ -62,6 +63,8 @@ def _evaluation_view(record: dict[str, Any]) -> dict[str, Any]:
     if record["error"]:
         out["error"] = record["error"]
     result = record["result"] or {}
+    if result and not staff:  # grant writers: no count of 1-2 reporters (geo.privacy)
+        result = public_result(result)
     out.update({k: v for k, v in result.items() if k in EvaluationOut.model_fields})
     return out
 
@@ -150,7 +153,7 @@ def get_evaluation(intervention_id: int) -> Response:
     """Status and progress; once succeeded, the effect, its interval and the caveats."""
     with engine().connect() as conn:
         record = _or_404(records.get(conn, _check_id(intervention_id)), intervention_id)
-    return jsonify(_evaluation_view(record))
+    return jsonify(_evaluation_view(record, staff=principal().is_staff))
 
 
 @bp.post("/interventions/<int:intervention_id>/evaluation")
@@ -165,7 +168,7 @@ def evaluate_intervention(intervention_id: int, body: EvaluateIn) -> Response:
         records.queue(conn, _check_id(intervention_id), params)
         record = records.get(conn, intervention_id)
         assert record is not None
-        resp = make_response(jsonify(_evaluation_view(record)), 202)
+        resp = make_response(jsonify(_evaluation_view(record, staff=principal().is_staff)), 202)
         resp.headers["Location"] = url_for("api.get_evaluation", intervention_id=intervention_id)
         save(conn, resp)
     return resp

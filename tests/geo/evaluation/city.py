@@ -47,7 +47,7 @@ def month_start(k: int) -> dt.date:
 
 def build(engine: Engine, *, name: str, centre: tuple[float, float], effect: float = 1.0,
           seed: int = 1, rings: int = 8, treated_rings: int = 2, mean: float = 2.0,
-          report_cells: str = "all") -> City:
+          report_cells: str = "all", privacy: str = "public") -> City:
     """Write the city's service, boundary and reports; returns where the footprint is.
 
     ``report_cells="treated"`` files reports only inside the footprint (a city
@@ -57,7 +57,7 @@ def build(engine: Engine, *, name: str, centre: tuple[float, float], effect: flo
     service = f"ev_{name}"
     with engine.begin() as conn:
         load_services(conn, [{"service_code": service, "service_name": f"Evaluation {name}",
-                              "privacy": "public"}])
+                              "privacy": privacy}])
     centre_cell = h3.latlng_to_cell(*centre, RES)
     cells = sorted(h3.grid_disk(centre_cell, rings))
     treated = {c for c in h3.grid_disk(centre_cell, treated_rings)}
