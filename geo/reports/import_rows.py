@@ -57,15 +57,38 @@ class RowError(FieldError):
         self.column = column
 
 
+class RowsRefused(RowError):
+    """Rows of an import file that were refused (so nothing was imported), the first named.
+
+    ``errors`` holds the first :data:`REFUSED_LISTED` of them, ``total`` counts all.
+    """
+
+    def __init__(self, errors: list[RowError], total: int) -> None:
+        first = errors[0]
+        more = f" (and {total - 1} more refused row(s))" if total > 1 else ""
+        super().__init__(first.where, first.column, first.message + more)
+        self.errors = errors
+        self.total = total
+
+
+#: How many refused and skipped rows an import names (it counts all of them).
+REFUSED_LISTED = 50
+SKIPPED_LISTED = 10
+
+
 @dataclass
 class ImportResult:
-    """What an import did: rows read, reports inserted, rows skipped as already present."""
+    """What an import did: rows read, reports inserted, rows skipped as already present.
+
+    ``skipped_rows`` names the first :data:`SKIPPED_LISTED` skipped rows ("row 7").
+    """
 
     read: int = 0
     inserted: int = 0
     skipped: int = 0
     address_only: int = 0
     services: set[str] = field(default_factory=set)
+    skipped_rows: list[str] = field(default_factory=list)
 
 
 def _copy_text(value: str) -> str:

@@ -5,7 +5,8 @@ device hash need Python anyway, and a row number is only known here), written to
 a temporary staging table with ``COPY`` and moved into ``reports`` by one
 set-based ``INSERT … SELECT`` per chunk. Parsing the next chunk overlaps with the
 database inserting the previous one. Everything happens in the caller's
-transaction: one bad row and nothing is kept.
+transaction: one bad row and nothing is kept, but every row is still checked, so
+one pass names all the refused rows (:class:`RowsRefused`).
 
 Re-importing a file is idempotent: ``service_request_id`` becomes the report's
 public id, and ids already present are skipped and counted.
@@ -20,7 +21,7 @@ import json
 import queue
 import re
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
@@ -33,15 +34,18 @@ from geo.reports.import_rows import (
     ALIASES,
     FIELDS,
     IGNORED,
+    REFUSED_LISTED,
     REQUIRED,
+    SKIPPED_LISTED,
     STAGING_COLUMNS,
     ImportResult,
     RowConverter,
     RowError,
+    RowsRefused,
 )
 from geo.services import services_by_code
 
-__all__ = ["FIELDS", "ImportResult", "RowError", "import_file", "import_rows"]
+__all__ = ["FIELDS", "ImportResult", "RowError", "RowsRefused", "import_file", "import_rows"]
 
 CHUNK_ROWS = 100_000
 
@@ -88,27 +92,53 @@ FROM pg_constraint WHERE conrelid = 'reports'::regclass AND contype = 'f'
 REBUILD_MIN_ROWS = 100_000
 
 
-Chunk = tuple[bytes, list[str]]
+Chunk = tuple[bytes, list[str], list[str]]
+
+# Rows of this chunk already stored by an earlier transaction (run only when some were).
+_SKIPPED = """
+SELECT s.public_id FROM import_staging s JOIN reports r ON r.public_id = s.public_id
+WHERE r.changed_xact IS DISTINCT FROM pg_current_xact_id() LIMIT :n
+"""
 
 
 def _chunks(rows: Iterable[tuple[str, Sequence[Any]]], convert: RowConverter) -> Iterator[Chunk]:
-    """COPY payloads of :data:`CHUNK_ROWS` converted rows each, with each line's row name."""
+    """COPY payloads of :data:`CHUNK_ROWS` converted rows each, with each line's row and id.
+
+    A bad row does not stop the reading: every row is checked, so that one pass
+    names all the refused rows; after the first one nothing more is sent to the
+    database, and :class:`RowsRefused` is raised at the end.
+    """
     lines: list[str] = []
     wheres: list[str] = []
+    ids: list[str] = []
+    refused: list[RowError] = []
+    total_refused = 0
     for where, values in rows:
-        lines.append(convert.line(where, values))
+        try:
+            line = convert.line(where, values)
+        except RowError as exc:
+            total_refused += 1
+            if len(refused) < REFUSED_LISTED:
+                refused.append(exc)
+            continue
+        if total_refused:
+            continue
+        lines.append(line)
         wheres.append(where)
+        ids.append(values[0])
         if len(lines) >= CHUNK_ROWS:
-            yield _encode(lines, wheres, convert)
-            lines, wheres = [], []
+            yield _encode(lines, wheres, convert), wheres, ids
+            lines, wheres, ids = [], [], []
+    if total_refused:
+        raise RowsRefused(refused, total_refused)
     if lines:
-        yield _encode(lines, wheres, convert)
+        yield _encode(lines, wheres, convert), wheres, ids
 
 
-def _encode(lines: list[str], wheres: list[str], convert: RowConverter) -> Chunk:
+def _encode(lines: list[str], wheres: list[str], convert: RowConverter) -> bytes:
     convert.result.read += len(lines)
     try:
-        return ("\n".join(lines) + "\n").encode(), wheres
+        return ("\n".join(lines) + "\n").encode()
     except UnicodeEncodeError:  # a lone surrogate from a JSON "\\ud800" escape
         for line, where in zip(lines, wheres, strict=True):
             try:
@@ -213,12 +243,15 @@ def import_rows(
     indexes: str = "auto",
     expected_rows: int | None = None,
     now: dt.datetime | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> ImportResult:
     """Import rows of ``(where, values in FIELDS order)`` into ``reports``.
 
     ``where`` names the row in messages ("row 12"). Runs in the caller's
     transaction and adds one "reports changed" outbox signal when anything was
-    inserted. Raises :class:`RowError` on the first bad row. ``indexes`` is
+    inserted. Every row is checked; if any is refused nothing is imported and
+    :class:`RowsRefused` names them. ``progress`` is called with the rows done so
+    far after each chunk. ``indexes`` is
     ``keep`` (insert with indexes in place: never blocks readers), ``rebuild``
     (set plain indexes and foreign keys aside and rebuild them: locks ``reports``
     until commit) or ``auto``: rebuild only when ``expected_rows`` is at least
@@ -242,14 +275,25 @@ def import_rows(
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     result = convert.result
     # The parser thread converts chunk k+1 while the database inserts chunk k.
-    for payload, wheres in _prefetch(_chunks(rows, convert)):
+    done = 0
+    for payload, wheres, ids in _prefetch(_chunks(rows, convert)):
         try:
             with cursor.copy("COPY import_staging FROM STDIN") as copy:
                 copy.write(payload)
         except psycopg.DataError as exc:  # a value Python let through and PostgreSQL did not
             raise _refused(exc, wheres) from None
-        result.inserted += conn.execute(text(_MOVE)).rowcount
+        moved = conn.execute(text(_MOVE)).rowcount
+        result.inserted += moved
+        wanted = SKIPPED_LISTED - len(result.skipped_rows)
+        if moved < len(wheres) and wanted > 0:
+            row_of = dict(zip(ids, wheres, strict=True))
+            found = conn.execute(text(_SKIPPED), {"n": wanted}).scalars()
+            result.skipped_rows.extend(sorted((row_of[i] for i in found if i in row_of),
+                                              key=lambda w: (len(w), w)))
         conn.execute(text("TRUNCATE import_staging"))
+        done += len(wheres)
+        if progress is not None:
+            progress(done)
     put_back(conn, restore)
     conn.execute(text("DROP TABLE import_staging"))
     result.skipped = result.read - result.inserted
@@ -334,19 +378,21 @@ def geojson_rows(path: Path) -> Iterator[tuple[str, list[Any]]]:
 
 
 def import_file(
-    conn: Connection, path: Path, *, secret: str, indexes: str = "auto"
+    conn: Connection, path: Path, *, secret: str, indexes: str = "auto",
+    progress: Callable[[int], None] | None = None,
 ) -> ImportResult:
     """Import a CSV or GeoJSON file of reports (chosen by extension); see :func:`import_rows`."""
     suffix = path.suffix.lower()
     if suffix in (".geojson", ".json"):
         features = list(geojson_rows(path))  # GeoJSON is parsed whole anyway
         return import_rows(
-            conn, features, secret=secret, indexes=indexes, expected_rows=len(features)
+            conn, features, secret=secret, indexes=indexes, expected_rows=len(features),
+            progress=progress,
         )
     if suffix in (".csv", ".txt"):
         return import_rows(
             conn, csv_rows(path), secret=secret, indexes=indexes,
-            expected_rows=estimate_rows(path),
+            expected_rows=estimate_rows(path), progress=progress,
         )
     raise RowError(path.name, "(file)", "expected a .csv or .geojson file")
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import click
@@ -65,19 +67,30 @@ def reports() -> None:
 def reports_import(file: Path, indexes: str) -> None:
     """Bulk-load historic reports from a CSV (Open311 columns) or GeoJSON file.
 
-    One transaction: a bad row names its row and column and nothing is kept.
-    Reports whose service_request_id is already stored are skipped, so a file
-    can be imported again safely.
+    One transaction: every row is checked, and if any is refused they are listed
+    by row and column and nothing is kept. Reports whose service_request_id is
+    already stored are skipped, so a file can be imported again safely. On a
+    terminal a progress bar shows the rows done.
     """
     from geo.hotspots import aggregate
-    from geo.reports.importer import import_file
+    from geo.reports.importer import RowsRefused, estimate_rows, import_file
 
     settings = _settings()
     engine = make_engine(settings.database_url)
     started = time.perf_counter()
+    total = estimate_rows(file) if file.suffix.lower() in (".csv", ".txt") else None
     try:
-        with engine.begin() as conn:
-            result = import_file(conn, file, secret=settings.secret_key, indexes=indexes)
+        with _progress(total) as advance, engine.begin() as conn:
+            result = import_file(conn, file, secret=settings.secret_key, indexes=indexes,
+                                 progress=advance)
+    except RowsRefused as exc:
+        engine.dispose()
+        listed = "\n".join(f"  {e.where}, column {e.column}: {e.message}" for e in exc.errors)
+        unlisted = exc.total - len(exc.errors)
+        more = f"\n  … and {unlisted} more" if unlisted else ""
+        raise click.ClickException(
+            f"{file}: refused {exc.total} row(s); nothing was imported:\n{listed}{more}"
+        ) from exc
     except FieldError as exc:
         engine.dispose()
         raise click.ClickException(f"{file}: {exc}; nothing was imported") from exc
@@ -97,12 +110,48 @@ def reports_import(file: Path, indexes: str) -> None:
     finally:
         engine.dispose()
     done = time.perf_counter()
+    skipped = ""
+    if result.skipped_rows:
+        more = ", …" if result.skipped > len(result.skipped_rows) else ""
+        skipped = f" ({', '.join(result.skipped_rows)}{more})"
+    click.echo(f"imported {result.inserted:,} rows, skipped {result.skipped:,} already "
+               f"stored{skipped}, refused 0")
     click.echo(
         f"read {result.read} rows in {imported - started:.1f} s: imported "
         f"{result.inserted}, skipped {result.skipped} already present "
         f"({result.address_only} without a point, to be placed by staff); "
         f"hotspot aggregates brought up to date in {done - imported:.1f} s"
     )
+
+
+@contextlib.contextmanager
+def _progress(total: int | None) -> Iterator[Callable[[int], None]]:
+    """A rich progress bar on stderr when it is a terminal; yields ``advance(rows done)``."""
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    console = Console(stderr=True)
+    if not console.is_terminal:
+        yield lambda done: None
+        return
+    with Progress(TextColumn("importing"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=console, transient=True) as bar:
+        task = bar.add_task("rows", total=total)
+        last = [0]
+
+        def advance(done: int) -> None:
+            # The total is estimated from the file's size; never let the bar overrun it.
+            last[0] = done
+            bar.update(task, completed=done, total=max(done, total or 0) or None)
+
+        yield advance
+        bar.update(task, completed=last[0], total=last[0])  # the estimate was only that
 
 
 @click.command("demo-data")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -94,6 +95,64 @@ def test_reports_import_reports_counts_and_is_idempotent(import_env, tmp_path):
                       "(SELECT horizon FROM aggregate_state)") == 0
     second = invoke(env, "reports", "import", str(path), "--indexes", "keep")
     assert "imported 0, skipped 2 already present" in second.output
+    assert "imported 0 rows, skipped 2 already stored (row 2, row 3), refused 0" in second.output
+
+
+def test_every_refused_row_is_named_and_nothing_is_imported(import_env, tmp_path):
+    env = import_env
+    services = tmp_path / "services.json"
+    services.write_text(json.dumps([{"service_code": "pothole", "service_name": "Pothole",
+                                     "privacy": "public"}]))
+    assert invoke(env, "services", "load", str(services)).exit_code == 0
+    path = tmp_path / "bad.csv"
+    rows = ["service_request_id,service_code,lat,long,status,requested_datetime"]
+    rows += [f"many-{i},pothole,30.36,-88.21,closed,2025-05-01T08:00:00Z" for i in range(20)]
+    rows[5] = "many-4,pothole,91,-88.21,closed,2025-05-01T08:00:00Z"
+    rows[9] = "many-8,pothole,30.36,-88.21,shut,2025-05-01T08:00:00Z"
+    rows[17] = "many-16,sinkhole,30.36,-88.21,closed,2025-05-01T08:00:00Z"
+    path.write_text("\n".join(rows) + "\n")
+    done = invoke(env, "reports", "import", str(path))
+    assert done.exit_code == 1
+    assert "refused 3 row(s); nothing was imported" in done.output
+    for where in ("row 6, column lat", "row 10, column status", "row 18, column service_code"):
+        assert where in done.output, done.output
+    assert count(env, "SELECT count(*) FROM reports WHERE public_id LIKE 'many-%'") == 0
+
+
+def test_on_a_terminal_the_import_shows_a_progress_bar(import_env, tmp_path):
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    services = tmp_path / "services.json"
+    services.write_text(json.dumps([{"service_code": "pothole", "service_name": "Pothole",
+                                     "privacy": "public"}]))
+    assert invoke(import_env, "services", "load", str(services)).exit_code == 0
+    path = tmp_path / "tty.csv"
+    rows = ["service_request_id,service_code,lat,long,status,requested_datetime"]
+    rows += [f"tty-{i},pothole,30.36,-88.21,closed,2025-05-01T08:00:00Z" for i in range(300)]
+    path.write_text("\n".join(rows) + "\n")
+    leader, follower = pty.openpty()
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("civicpulse")), "reports", "import", str(path)],
+        env={**os.environ, **import_env, "TERM": "xterm", "COLUMNS": "100"},
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=follower, timeout=120,
+        check=False)
+    os.close(follower)
+    screen = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        screen += chunk
+    os.close(leader)
+    assert done.returncode == 0, (done.stdout, screen)
+    assert b"importing" in screen and b"300/300" in screen
+    assert b"imported 300 rows, skipped 0 already stored, refused 0" in done.stdout
 
 
 def test_boundaries_import_and_a_bad_file(env, tmp_path):
