@@ -137,7 +137,7 @@ def render(
         Spacer(1, 5),
         Paragraph(finding(ev), st["base"]),
         Spacer(1, 4),
-        Image(str(map_png), width=7.5 * inch, height=7.5 * inch * _png_ratio(map_png)),
+        _figure(map_png, 7.5),
         Paragraph(
             "Map: hexagonal H3 cells coloured by Getis-Ord Gi* significance after false-"
             "discovery-rate correction; grey cells have no reports in their neighbourhood (no "
@@ -145,8 +145,7 @@ def render(
             "between neighbourhoods — see Data quality.", st["small"]),
         PageBreak(),
         Paragraph("Monthly reports by service", st["h2"]),
-        Image(str(trend_png), width=7.3 * inch,
-              height=7.3 * inch * _png_ratio(trend_png)),
+        _figure(trend_png, 7.3),
         Paragraph(escape(trend_note), st["small"]),
         KeepTogether([Paragraph("Ranked priority areas", st["h2"]), *_areas_table(ev, st)]),
         KeepTogether([Paragraph("Districts", st["h2"]), _districts_table(ev, st)]),
@@ -168,6 +167,21 @@ def _png_ratio(path: Path) -> float:
         head = fh.read(24)
     width, height = int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
     return height / width
+
+
+#: The tallest figure a page's frame holds beside its heading (inches).
+MAX_FIGURE_HEIGHT = 8.8
+
+
+def _figure(path: Path, width_in: float) -> Image:
+    """A PNG at ``width_in`` inches wide, shrunk to fit a page when it is taller.
+
+    The monthly chart grows a row per two services: a city-wide pack of a city
+    with twenty services would otherwise not fit its page, and rendering fails.
+    """
+    height = width_in * _png_ratio(path)
+    scale = min(1.0, MAX_FIGURE_HEIGHT / height)
+    return Image(str(path), width=width_in * scale * inch, height=height * scale * inch)
 
 
 def _table(rows: list[list[Any]], widths: Sequence[float], *, align_right: int = 99) -> Table:
@@ -269,7 +283,7 @@ def _effects(rows: Sequence[dict[str, Any]], chart: Path | None,
             "not the hazard itself."), st["small"]),
     ]
     if chart is not None:
-        out.append(Image(str(chart), width=7.3 * inch, height=7.3 * inch * _png_ratio(chart)))
+        out.append(_figure(chart, 7.3))
     return out
 
 
