@@ -36,7 +36,7 @@ def record_faults(test: str, **figures: Any) -> None:
         out.write(json.dumps({"test": test, **figures}) + "\n")
 
 
-def wait_for(check: Callable[[], Any], what: str, seconds: float = 120) -> Any:
+def wait_for(check: Callable[[], Any], what: str, seconds: float = 300) -> Any:
     """Poll ``check()`` until it returns something truthy; fail naming ``what`` after ``seconds``.
 
     A bound on how long to wait, not a timing assertion: a loaded machine is slow.
