@@ -31,7 +31,7 @@ def _gdal(*args: str, headers: str | None = None) -> str:
     cmd = [args[0], "--config", "GDAL_HTTP_TIMEOUT", "30"]
     if headers:
         cmd += ["--config", "GDAL_HTTP_HEADERS", headers]
-    done = subprocess.run([*cmd, *args[1:]], capture_output=True, text=True, timeout=120)
+    done = subprocess.run([*cmd, *args[1:]], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     return done.stdout
 
