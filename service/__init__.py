@@ -70,6 +70,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
 
     from service import apidocs, health, openapi
     from service.api import bp as api_bp
+    from service.basemap import bp as basemap_bp
     from service.ogc import bp as ogc_bp
     from service.open311 import bp as open311_bp
     from service.planner import bp as planner_bp
@@ -88,6 +89,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     app.register_blueprint(tiles_bp)
     app.register_blueprint(planner_bp)
     app.register_blueprint(residents_bp)
+    app.register_blueprint(basemap_bp)
     app.register_blueprint(staff_bp)
     staff_render.install(app)
     staff_oidc.install(app)

@@ -264,6 +264,13 @@ def prepare_data(env: dict[str, str], reports: int = 60_000) -> tuple[dict[str, 
                     create_run(conn, STANDING, trigger="demo")
                     say("queued the city-wide hotspot run; the worker publishes it in seconds")
                 showcase = ensure_showcase(conn)
+            basemap = Path(env.get("CIVICPULSE_BASEMAP") or "var/basemap.pmtiles")
+            if is_loaded(conn) and not basemap.exists():
+                from geo.demo.basemap import write_basemap
+
+                written = write_basemap(conn, basemap)
+                say(f"wrote the demo city's basemap ({written.tiles} tiles, "
+                    f"{written.bytes // 1024} KB) to {basemap}")
             # Earlier runs' demo keys are revoked so keys do not pile up run after run.
             conn.execute(text("UPDATE api_keys SET revoked_at = now() "
                               "WHERE name LIKE 'make demo %' AND revoked_at IS NULL"))
@@ -387,6 +394,8 @@ def demo(check: bool = False, port: int = 8000, web_workers: int = 2,
             keys, showcase = prepare_data(env, reports=reports)
             # The residents' app hands this key to every browser: it is public by design.
             env.setdefault("CIVICPULSE_APP_KEY", keys["app"])
+            if Path("var/basemap.pmtiles").exists():
+                env.setdefault("CIVICPULSE_BASEMAP", "var/basemap.pmtiles")
             web_port = free_port(port)
             base = f"http://127.0.0.1:{web_port}"
             web = stack.spawn("web server", [*_command("civicpulse"), "serve", "--port",

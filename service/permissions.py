@@ -140,6 +140,11 @@ TABLE: dict[tuple[str, str], Row] = {
     ("GET", "/app/static/<path:filename>"): EVERYONE,
     ("GET", "/app/services.json"): EVERYONE,
     ("GET", "/app/i18n/<language>.json"): EVERYONE,
+    # The basemap: public; the file and its style are 404 while none is configured
+    # (as in the table's test app), else everyone's
+    ("GET", "/basemap/basemap.pmtiles"): NOBODY,
+    ("GET", "/basemap/style.json"): NOBODY,
+    ("GET", "/basemap/static/<path:filename>"): EVERYONE,
     ("GET", "/openapi.json"): EVERYONE,
     ("GET", "/docs"): EVERYONE,
     ("GET", "/docs/"): EVERYONE,

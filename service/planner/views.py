@@ -21,6 +21,7 @@ from werkzeug.security import safe_join
 
 from service.assets import LONG_MAX_AGE, content_version
 from service.auth import principal
+from service.basemap.views import page_basemap
 from service.headers import page_csp
 from service.openapi import operation
 from service.planner import bp
@@ -80,6 +81,7 @@ def page() -> Response:
         maplibre_version=MAPLIBRE_VERSION,
         tiles=_serves("/tiles/reports.json"),
         ogc_boundaries=_serves("/ogc/collections/boundaries/items"),
+        basemap=page_basemap(),
     )
     resp = Response(html, mimetype="text/html")
     resp.headers["Content-Security-Policy"] = CSP

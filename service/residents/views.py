@@ -17,6 +17,7 @@ from flask import Response, abort, current_app, jsonify, render_template, reques
 from werkzeug.security import safe_join
 
 from geo.services import list_services
+from service.basemap.views import page_basemap
 from service.db import engine
 from service.planner.views import MAPLIBRE_VERSION
 from service.planner.views import STATIC_DIR as PLANNER_STATIC
@@ -34,7 +35,7 @@ MIME_TYPES = {".js": "text/javascript", ".mjs": "text/javascript", ".css": "text
 #: The app's own modules and files the service worker keeps for offline use.
 SHELL_FILES = (
     "app.css", "app.js", "api.js", "i18n.js", "queue.js", "report.js", "mine.js",
-    "map.js", "basemap.js", "photos.js", "ui.js", "vendor/idb/idb.mjs",
+    "map.js", "photos.js", "ui.js", "vendor/idb/idb.mjs",
     "icons/icon-192.png", "icons/icon-512.png",
 )
 #: MapLibre, kept too so that the map opens offline (loaded only when a map is shown).
@@ -137,16 +138,6 @@ def _text(body: str, mimetype: str) -> Response:
     return resp
 
 
-def _basemap_style() -> str:
-    """Where the page gets its basemap style: the city's URL, ours, or none."""
-    basemap = current_app.config["SETTINGS"].basemap
-    if not basemap:
-        return ""
-    if basemap.startswith(("https://", "http://")):
-        return basemap
-    return url_for("basemap.style") if "basemap" in current_app.blueprints else ""
-
-
 @bp.get("/")
 def page() -> Response:
     """The app shell: public HTML; the browser fetches everything else itself."""
@@ -155,7 +146,7 @@ def page() -> Response:
         asset_url=asset_url,
         app_key=current_app.config["SETTINGS"].app_key,
         languages=catalogs.languages(),
-        basemap_style=_basemap_style(),
+        basemap=page_basemap(),
     )
     resp = _text(html, "text/html")
     return _page_headers(resp)
@@ -169,6 +160,11 @@ def shell_urls() -> list[str]:
     for name in (*SHELL_FILES, *MAP_FILES):
         # Modules import each other without a version query; the page links versioned.
         urls += [url_for("residents.asset", filename=name), asset_url(name)]
+    basemap = page_basemap()
+    # Our basemap's style and reader (its tiles are read by range: not kept offline).
+    urls += [basemap[k] for k in ("module", "pmtiles") if basemap[k]]
+    if basemap["style"].startswith("/"):
+        urls.append(basemap["style"])
     return urls
 
 

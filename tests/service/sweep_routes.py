@@ -27,6 +27,9 @@ GETS: dict[str, list[str]] = {
     "/app/services.json": ["/app/services.json"],
     "/app/static/<path:filename>": ["/app/static/app.js"],
     "/app/sw.js": ["/app/sw.js"],
+    "/basemap/basemap.pmtiles": ["/basemap/basemap.pmtiles"],
+    "/basemap/static/<path:filename>": ["/basemap/static/basemap.js"],
+    "/basemap/style.json": ["/basemap/style.json"],
     "/api/v1/exports": ["/api/v1/exports?page_size=100"],
     "/api/v1/exports/<int:export_id>": ["/api/v1/exports/{export}"],
     "/api/v1/exports/<int:export_id>/download": [

@@ -1,4 +1,4 @@
-// The map's style and layers: no basemap, districts as context, cells by gi_bin.
+// The map's style and layers: the city's basemap if any, districts as context, cells by gi_bin.
 
 /** Diverging scale of gi_bin: -3 dark blue … 0 light grey … 3 dark red (ColorBrewer RdBu). */
 export const BIN_COLORS = {
@@ -56,7 +56,7 @@ const noData = ["==", ["get", "no_data"], true];
 export function addLayers(map) {
   map.addImage("hatch", hatchImage(), { pixelRatio: 1 });
 
-  // Districts (and the city outline) are the only context: there is no basemap.
+  // Districts (and the city outline) are context, over the basemap when one is configured.
   map.addSource("boundaries", { type: "geojson", data: EMPTY });
   map.addLayer({
     id: "boundaries-fill", type: "fill", source: "boundaries",

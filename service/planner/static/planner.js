@@ -10,6 +10,11 @@ import { filterParams, matchesFilters, renderRuns } from "./runs.js";
 // The MapLibre URL carries its version query from the page, so it is imported
 // dynamically rather than named in a static import here.
 const maplibregl = await import(document.body.dataset.maplibre);
+if (document.body.dataset.basemapModule) {
+  // The city's basemap (docs/residents-app.md "Basemap"): streets under the cells.
+  const { registerBasemap } = await import(document.body.dataset.basemapModule);
+  await registerBasemap(maplibregl);
+}
 
 const POLL_MS = 4000;
 const READERS = ["planner", "grant_writer", "admin"];

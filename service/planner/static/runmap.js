@@ -30,7 +30,7 @@ export function createRunMap(maplibregl, state) {
 
   const map = new maplibregl.Map({
     container: "map",
-    style: baseStyle(),
+    style: document.body.dataset.basemap || baseStyle(),
     center: [0, 20],
     zoom: 1.5,
     attributionControl: { compact: true },

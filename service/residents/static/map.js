@@ -22,9 +22,12 @@ async function library() {
     css.dataset.maplibre = "";
     document.head.append(css);
   }
-  maplibre = await import(body.dataset.maplibre);
-  const { registerBasemap } = await import("./basemap.js");
-  await registerBasemap(maplibre);
+  const lib = await import(body.dataset.maplibre);
+  if (body.dataset.basemapModule) {
+    const { registerBasemap } = await import(body.dataset.basemapModule);
+    await registerBasemap(lib);
+  }
+  maplibre = lib;
   return maplibre;
 }
 
@@ -65,5 +68,5 @@ export async function showMap(container, onMove) {
 export function placePin(point) {
   if (!map || !marker) return;
   marker.setLngLat([point.long, point.lat]).addTo(map);
-  map.jumpTo({ center: [point.long, point.lat], zoom: Math.max(map.getZoom(), 16) });
+  map.jumpTo({ center: [point.long, point.lat], zoom: Math.max(map.getZoom(), 15.5) });
 }

@@ -1,2 +1,0 @@
-// Basemap plumbing: without a PMTiles basemap there is nothing to register.
-export async function registerBasemap() {}
