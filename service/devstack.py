@@ -42,6 +42,8 @@ ROOT = Path(__file__).resolve().parent.parent
 LOCAL = Path(os.environ.get("CIVICPULSE_LOCAL_DIR") or ROOT / ".local").resolve()
 #: The CLI's environment beside the demo, as one ``export …`` line (``civicpulse env``).
 ENV_FILE = LOCAL / "demo.env"
+#: The demo city's basemap, written once (``CIVICPULSE_BASEMAP`` names another).
+DEMO_BASEMAP = LOCAL / "basemap.pmtiles"
 #: What a ``civicpulse`` command beside the demo needs to find the same city and files.
 CLI_SETTINGS = ("DATABASE_URL", "REDIS_URL", "CIVICPULSE_ENV", "CIVICPULSE_SECRET_KEY",
                 "CIVICPULSE_MEDIA_DIR", "CIVICPULSE_EXPORT_DIR", "CIVICPULSE_UNIT_COSTS",
@@ -264,13 +266,12 @@ def prepare_data(env: dict[str, str], reports: int = 60_000) -> tuple[dict[str, 
                     create_run(conn, STANDING, trigger="demo")
                     say("queued the city-wide hotspot run; the worker publishes it in seconds")
                 showcase = ensure_showcase(conn)
-            basemap = Path(env.get("CIVICPULSE_BASEMAP") or "var/basemap.pmtiles")
-            if is_loaded(conn) and not basemap.exists():
+            if is_loaded(conn) and not env.get("CIVICPULSE_BASEMAP") and not DEMO_BASEMAP.exists():
                 from geo.demo.basemap import write_basemap
 
-                written = write_basemap(conn, basemap)
+                written = write_basemap(conn, DEMO_BASEMAP)
                 say(f"wrote the demo city's basemap ({written.tiles} tiles, "
-                    f"{written.bytes // 1024} KB) to {basemap}")
+                    f"{written.bytes // 1024} KB) to {DEMO_BASEMAP}")
             # Earlier runs' demo keys are revoked so keys do not pile up run after run.
             conn.execute(text("UPDATE api_keys SET revoked_at = now() "
                               "WHERE name LIKE 'make demo %' AND revoked_at IS NULL"))
@@ -394,8 +395,8 @@ def demo(check: bool = False, port: int = 8000, web_workers: int = 2,
             keys, showcase = prepare_data(env, reports=reports)
             # The residents' app hands this key to every browser: it is public by design.
             env.setdefault("CIVICPULSE_APP_KEY", keys["app"])
-            if Path("var/basemap.pmtiles").exists():
-                env.setdefault("CIVICPULSE_BASEMAP", "var/basemap.pmtiles")
+            if DEMO_BASEMAP.exists():
+                env.setdefault("CIVICPULSE_BASEMAP", str(DEMO_BASEMAP))
             web_port = free_port(port)
             base = f"http://127.0.0.1:{web_port}"
             web = stack.spawn("web server", [*_command("civicpulse"), "serve", "--port",
