@@ -10,9 +10,13 @@ import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, Page
+
+from tests.browser import TIMEOUT_MS
 
 PROVIDER_DIR = Path(__file__).resolve().parents[2] / "oidc"
 
@@ -44,3 +48,13 @@ def start_provider(port: int, client_id: str, secret: str, redirect_uri: str) ->
             break
     proc.kill()
     raise RuntimeError(f"the OIDC provider did not start: {line}")
+
+
+@pytest.fixture
+def tab(browser: Browser) -> Iterator[Page]:
+    """A fresh tab (axe-core may be injected: the CSP is bypassed), closed after the test."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    yield page
+    context.close()

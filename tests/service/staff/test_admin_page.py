@@ -6,26 +6,15 @@ the revocation. axe-core finds no serious or critical violation on the page.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from urllib.parse import quote
 
 import httpx
-import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Page
 
-from tests.browser import ARTIFACTS, TIMEOUT_MS, needs_chromium, serious_violations
+from tests.browser import ARTIFACTS, needs_chromium, serious_violations
 from tests.service.staff.support import make_person
 
 pytestmark = needs_chromium
-
-
-@pytest.fixture
-def tab(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    yield page
-    context.close()
 
 
 def sign_in_page(tab: Page, base: str, person, next_path: str) -> None:

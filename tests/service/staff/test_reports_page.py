@@ -12,10 +12,10 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import expect
 
 from geo.access import audit
-from tests.browser import ARTIFACTS, TIMEOUT_MS, needs_chromium, serious_violations
+from tests.browser import ARTIFACTS, needs_chromium, serious_violations
 from tests.cities import PLACES, Boundary, build, standing
 from tests.service.staff.support import make_person
 from tests.service.staff.test_admin_page import sign_in_page
@@ -40,15 +40,6 @@ def file_report(client, api_keys, description: str, n: int) -> dict:
         "client_id": str(uuid.uuid4()), "contact": {"email": f"res{n}@example.org"}})
     assert resp.status_code == 201, resp.get_json()
     return resp.get_json()
-
-
-@pytest.fixture
-def tab(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    yield page
-    context.close()
 
 
 def _open311(base: str, public_id: str) -> dict:
