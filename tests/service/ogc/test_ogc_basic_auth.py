@@ -13,10 +13,8 @@ import base64
 import json
 import shutil
 import subprocess
-import threading
 
 import pytest
-from werkzeug.serving import make_server
 
 from tests.service.staff.support import make_person
 
@@ -24,14 +22,9 @@ pytestmark = pytest.mark.skipif(shutil.which("ogr2ogr") is None, reason="gdal-bi
 
 
 @pytest.fixture(scope="module")
-def live(app, city):
-    """The app served over HTTP on a free port, in a thread, for this module."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/ogc"
-    server.shutdown()
-    thread.join(timeout=5)
+def live(live_url, city):
+    """The OGC API of the app served for this module (tests/conftest.py ``live_url``)."""
+    return f"{live_url}/ogc"
 
 
 def _reports(live: str, out, userpwd: str | None) -> subprocess.CompletedProcess:

@@ -6,25 +6,18 @@ import json
 import re
 import shutil
 import subprocess
-import threading
 
 import h3
 import pytest
 from sqlalchemy import text
-from werkzeug.serving import make_server
 
 pytestmark = pytest.mark.skipif(shutil.which("ogrinfo") is None, reason="gdal-bin not installed")
 
 
 @pytest.fixture(scope="module")
-def live(app, city):
-    """The app served over HTTP on a free port, in a thread, for this module."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/ogc"
-    server.shutdown()
-    thread.join(timeout=5)
+def live(live_url, city):
+    """The OGC API of the app served for this module (tests/conftest.py ``live_url``)."""
+    return f"{live_url}/ogc"
 
 
 def _gdal(*args: str, headers: str | None = None) -> str:
